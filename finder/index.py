@@ -1,0 +1,160 @@
+"""Creating, describing, switching and dropping the search index behind the alias."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import redis
+from redisvl.index import SearchIndex
+from redisvl.schema import IndexSchema
+
+from finder.config import Settings
+from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, TEXT_VECTOR, VECTOR_FIELDS, build_schema
+
+
+@dataclass(frozen=True)
+class VectorFieldInfo:
+    name: str
+    dims: int
+    algorithm: str
+    metric: str
+    datatype: str
+    hnsw_m: int | None = None
+    hnsw_ef_construction: int | None = None
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What the server says about the live index (not what the configuration asks for)."""
+
+    alias: str
+    name: str
+    documents: int
+    indexing: bool
+    percent_indexed: float
+    vector_fields: dict[str, VectorFieldInfo] = field(default_factory=dict)
+
+    @property
+    def algorithm(self) -> str:
+        return next(iter(self.vector_fields.values())).algorithm
+
+    @property
+    def metric(self) -> str:
+        return next(iter(self.vector_fields.values())).metric
+
+
+def create_index(client: redis.Redis, schema: IndexSchema, alias: str = INDEX_ALIAS) -> None:
+    """Create the physical index and point the alias at it (the alias must not exist yet)."""
+    SearchIndex(schema, redis_client=client).create(overwrite=False)
+    client.ft(schema.index.name).aliasadd(alias)
+
+
+def switch_alias(client: redis.Redis, schema: IndexSchema, alias: str = INDEX_ALIAS) -> None:
+    client.ft(schema.index.name).aliasupdate(alias)
+
+
+def drop_index(client: redis.Redis, name: str, delete_documents: bool = False) -> None:
+    """Drop a physical index; with delete_documents, also the hashes it covers."""
+    client.ft(name).dropindex(delete_documents=delete_documents)
+
+
+def describe_index(client: redis.Redis, name: str = INDEX_ALIAS) -> IndexInfo | None:
+    """The live index behind `name` (alias or physical name), or None if there is none."""
+    try:
+        raw = client.ft(name).info()
+    except redis.ResponseError as error:
+        if is_missing_index(error):
+            return None
+        raise
+    info = _decode(raw)
+    vectors = {}
+    for attribute in info["attributes"]:
+        attribute = _pairs(attribute)
+        if attribute.get("type") == "VECTOR" and attribute["attribute"] in VECTOR_FIELDS:
+            vectors[attribute["attribute"]] = VectorFieldInfo(
+                name=attribute["attribute"],
+                dims=int(attribute["dim"]),
+                algorithm=attribute["algorithm"].upper(),
+                metric=attribute["distance_metric"].upper(),
+                datatype=attribute["data_type"].upper(),
+                hnsw_m=int(attribute["M"]) if "M" in attribute else None,
+                hnsw_ef_construction=int(attribute["ef_construction"]) if "ef_construction" in attribute else None,
+            )
+    return IndexInfo(
+        alias=name,
+        name=info["index_name"],
+        documents=int(info["num_docs"]),
+        indexing=str(info.get("indexing", "0")) not in ("0", "0.0"),
+        percent_indexed=float(info.get("percent_indexed", 1)),
+        vector_fields=vectors,
+    )
+
+
+def wait_until_indexed(client: redis.Redis, name: str, timeout: float = 3600.0) -> IndexInfo:
+    """Block until a (new) index has scanned every existing document."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = describe_index(client, name)
+        if info is None:
+            raise RuntimeError(f"index {name} disappeared while it was being built")
+        if not info.indexing and info.percent_indexed >= 1.0:
+            return info
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"index {name} was still indexing after {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def is_missing_index(error: redis.ResponseError) -> bool:
+    message = str(error).lower()
+    return "unknown index name" in message or "no such index" in message or "not found" in message
+
+
+def _decode(value):
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    if isinstance(value, dict):
+        return {_decode(key): _decode(item) for key, item in value.items()}
+    return value
+
+
+def _pairs(value) -> dict:
+    return value if isinstance(value, dict) else dict(zip(value[::2], value[1::2]))
+
+
+def ensure_index(client: redis.Redis, settings: Settings, text_dim: int, image_dim: int) -> IndexInfo:
+    """The live index, created from the settings if there is none yet."""
+    info = describe_index(client)
+    if info is None:
+        create_index(client, build_schema(settings, text_dim, image_dim))
+        info = describe_index(client)
+    return info
+
+
+def dimension_mismatches(info: IndexInfo, text_dim: int, image_dim: int) -> list[str]:
+    """Vector sizes the models produce that the index cannot hold (a model was changed)."""
+    expected = {TEXT_VECTOR: text_dim, IMAGE_VECTOR: image_dim}
+    return [
+        f"{name} holds {field.dims}-d vectors but the configured model makes {expected[name]}-d vectors"
+        for name, field in info.vector_fields.items()
+        if field.dims != expected[name]
+    ]
+
+
+def settings_mismatches(info: IndexInfo, settings: Settings) -> list[str]:
+    """Index settings that differ from the configuration (the index keeps its own until rebuilt)."""
+    found = []
+    if info.algorithm != settings.index_algorithm:
+        found.append(f"algorithm is {info.algorithm}, configured {settings.index_algorithm}")
+    if info.metric != settings.distance_metric:
+        found.append(f"metric is {info.metric}, configured {settings.distance_metric}")
+    if settings.index_algorithm == "HNSW" and info.algorithm == "HNSW":
+        field = next(iter(info.vector_fields.values()))
+        if (field.hnsw_m, field.hnsw_ef_construction) != (settings.hnsw_m, settings.hnsw_ef_construction):
+            found.append(
+                f"HNSW M/EF_CONSTRUCTION are {field.hnsw_m}/{field.hnsw_ef_construction}, "
+                f"configured {settings.hnsw_m}/{settings.hnsw_ef_construction}"
+            )
+    return found

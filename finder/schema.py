@@ -1,0 +1,73 @@
+"""The search index schema, as data: one definition used by the loader, the app and the tests.
+
+Layout (measured in docs/design.md): product metadata lives in a RedisJSON document per product
+(`finder:product:<id>`, see products.py). The vectors live in a HASH per product beside it
+(`finder:search:<id>`) as FLOAT32 bytes, together with copies of the fields a search filters
+on, because a hybrid query can only pre-filter on fields of the index that holds the vectors.
+Vectors inside the JSON document would cost ~3.5x the memory (JSON stores each float as a
+separate value).
+
+The app always queries the alias `finder:products`; the physical index behind it is named after
+its settings, so a re-index can build a new one beside it and switch the alias atomically.
+"""
+
+from __future__ import annotations
+
+import time
+
+from redisvl.schema import IndexSchema
+
+from finder.config import Settings
+from finder.products import CATEGORICAL_FIELDS
+
+INDEX_ALIAS = "finder:products"
+SEARCH_KEY_PREFIX = "finder:search:"
+TEXT_VECTOR = "text_vector"
+IMAGE_VECTOR = "image_vector"
+VECTOR_FIELDS = (TEXT_VECTOR, IMAGE_VECTOR)
+VECTOR_DATATYPE = "float32"
+NUMERIC_FIELDS = ("year",)
+TAG_SEPARATOR = "|"  # values such as "Navy Blue, Striped" must stay one tag (the default is ",")
+
+
+def search_key(product_id: str) -> str:
+    return SEARCH_KEY_PREFIX + product_id
+
+
+def product_id_from_search_key(key: str) -> str:
+    return key[len(SEARCH_KEY_PREFIX):]
+
+
+def physical_index_name(algorithm: str, metric: str) -> str:
+    return f"{INDEX_ALIAS}:{algorithm.lower()}-{metric.lower()}-{time.time_ns() // 1_000_000}"
+
+
+def build_schema(settings: Settings, text_dim: int, image_dim: int, name: str | None = None) -> IndexSchema:
+    """The index definition for the configured algorithm, metric and model dimensions."""
+    name = name or physical_index_name(settings.index_algorithm, settings.distance_metric)
+    fields = [
+        {"name": "name", "type": "text"},
+        *({"name": field, "type": "tag", "attrs": {"separator": TAG_SEPARATOR}} for field in CATEGORICAL_FIELDS),
+        *({"name": field, "type": "numeric"} for field in NUMERIC_FIELDS),
+        _vector_field(settings, TEXT_VECTOR, text_dim),
+        _vector_field(settings, IMAGE_VECTOR, image_dim),
+    ]
+    return IndexSchema.from_dict(
+        {"index": {"name": name, "prefix": SEARCH_KEY_PREFIX, "storage_type": "hash"}, "fields": fields}
+    )
+
+
+def _vector_field(settings: Settings, name: str, dims: int) -> dict:
+    attrs = {
+        "dims": dims,
+        "algorithm": settings.index_algorithm.lower(),
+        "distance_metric": settings.distance_metric.lower(),
+        "datatype": VECTOR_DATATYPE,
+    }
+    if settings.index_algorithm == "HNSW":
+        attrs |= {
+            "m": settings.hnsw_m,
+            "ef_construction": settings.hnsw_ef_construction,
+            "ef_runtime": settings.hnsw_ef_runtime,
+        }
+    return {"name": name, "type": "vector", "attrs": attrs}

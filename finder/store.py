@@ -1,0 +1,141 @@
+"""Reading and writing products: the JSON document and the search hash, always together.
+
+Every write of a product (its JSON document plus its search hash with the vectors) happens in
+one MULTI/EXEC transaction, so a reader or a crash never sees half a product. Reads of many
+products are one JSON.MGET, never one round trip per product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import redis
+
+from finder.products import CATEGORICAL_FIELDS, Product
+from finder.schema import IMAGE_VECTOR, NUMERIC_FIELDS, TEXT_VECTOR, search_key
+
+TEXT_FINGERPRINT = "text_fingerprint"
+IMAGE_FINGERPRINT = "image_fingerprint"
+FILTER_FIELDS = ("name", *CATEGORICAL_FIELDS, *NUMERIC_FIELDS)
+READ_CHUNK = 1000  # keys per JSON.MGET / pipeline when reading state for many products
+
+
+@dataclass(frozen=True)
+class ProductWrite:
+    """A product to store. A vector left as None keeps the stored one (its input did not change)."""
+
+    product: Product
+    text_fingerprint: str
+    image_fingerprint: str
+    text_vector: np.ndarray | None = None
+    image_vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What is stored for a product id, enough to decide what a new write must recompute."""
+
+    document: dict | None
+    text_fingerprint: str | None
+    image_fingerprint: str | None
+
+
+class ProductStore:
+    def __init__(self, client: redis.Redis):
+        self.client = client
+
+    def save(self, writes: Sequence[ProductWrite]) -> None:
+        """Store products atomically: all of them or none (one MULTI/EXEC)."""
+        pipe = self.client.pipeline(transaction=True)
+        for write in writes:
+            product = write.product
+            pipe.json().set(product.key(), "$", product.to_document())
+            hash_key = search_key(product.id)
+            fields = _search_fields(product)
+            fields[TEXT_FINGERPRINT] = write.text_fingerprint
+            fields[IMAGE_FINGERPRINT] = write.image_fingerprint
+            if write.text_vector is not None:
+                fields[TEXT_VECTOR] = _vector_bytes(write.text_vector)
+            if write.image_vector is not None:
+                fields[IMAGE_VECTOR] = _vector_bytes(write.image_vector)
+            pipe.hset(hash_key, mapping=fields)
+            cleared = [name for name in FILTER_FIELDS if name not in fields]
+            if cleared:  # an optional attribute that was removed must not stay filterable
+                pipe.hdel(hash_key, *cleared)
+        pipe.execute()
+
+    def delete(self, product_id: str) -> bool:
+        """Remove a product's document and vectors together. False if it did not exist."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(Product.key_for(product_id))
+        pipe.delete(search_key(product_id))
+        removed_document, removed_vectors = pipe.execute()
+        return bool(removed_document or removed_vectors)
+
+    def get(self, product_id: str) -> Product | None:
+        return self.get_many([product_id])[0]
+
+    def get_many(self, product_ids: Sequence[str]) -> list[Product | None]:
+        """Products in the order asked, None where an id is unknown; one round trip."""
+        if not product_ids:
+            return []
+        documents = self.client.json().mget([Product.key_for(pid) for pid in product_ids], "$")
+        return [Product.model_validate(found[0]) if found else None for found in documents]
+
+    def exists(self, product_id: str) -> bool:
+        return bool(self.client.exists(Product.key_for(product_id)))
+
+    def vectors(self, product_id: str) -> dict[str, np.ndarray] | None:
+        """The stored text and image vectors of a product, or None if it is unknown."""
+        text, image = self.client.hmget(search_key(product_id), [TEXT_VECTOR, IMAGE_VECTOR])
+        if text is None and image is None:
+            return None
+        return {name: _vector_array(raw) for name, raw in ((TEXT_VECTOR, text), (IMAGE_VECTOR, image)) if raw}
+
+    def stored_state(self, product_ids: Iterable[str]) -> dict[str, StoredState]:
+        """Stored document and vector fingerprints for many ids, in few round trips."""
+        product_ids = list(product_ids)
+        states: dict[str, StoredState] = {}
+        for start in range(0, len(product_ids), READ_CHUNK):
+            chunk = product_ids[start : start + READ_CHUNK]
+            pipe = self.client.pipeline(transaction=False)
+            pipe.json().mget([Product.key_for(pid) for pid in chunk], "$")
+            for pid in chunk:
+                pipe.hmget(search_key(pid), [TEXT_FINGERPRINT, IMAGE_FINGERPRINT])
+            documents, *fingerprints = pipe.execute()
+            for pid, document, (text_fp, image_fp) in zip(chunk, documents, fingerprints):
+                states[pid] = StoredState(
+                    document=document[0] if document else None,
+                    text_fingerprint=text_fp.decode() if text_fp else None,
+                    image_fingerprint=image_fp.decode() if image_fp else None,
+                )
+        return states
+
+    def delete_all(self) -> int:
+        """Remove every product document and search hash (used by a full reload)."""
+        removed = 0
+        for pattern in (Product.key_for("*"), search_key("*")):
+            batch = []
+            for key in self.client.scan_iter(match=pattern, count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    removed += self.client.unlink(*batch)
+                    batch = []
+            if batch:
+                removed += self.client.unlink(*batch)
+        return removed
+
+
+def _search_fields(product: Product) -> dict[str, str | int]:
+    values = product.model_dump(include=set(FILTER_FIELDS))
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _vector_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def _vector_array(raw: bytes) -> np.ndarray:
+    return np.frombuffer(raw, dtype=np.float32)
