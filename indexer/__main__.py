@@ -1,0 +1,102 @@
+"""Command line: python -m indexer load PATH [--limit N] [--recreate] [--algorithm A] [--metric M]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from finder.config import ALGORITHMS, METRICS, ConfigError, Settings
+from finder.embeddings import Embedder, ModelError
+from finder.index import describe_index, dimension_mismatches, drop_index, ensure_index, settings_mismatches
+from finder.redis_server import RedisUnavailable, check_modules, connect, resolve_redis
+from finder.store import ProductStore
+from indexer.catalog import CatalogError
+from indexer.loader import load_catalog
+
+MAX_PROBLEMS_SHOWN = 50
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env().with_overrides(index_algorithm=args.algorithm, distance_metric=args.metric)
+        redis_url, server = resolve_redis(settings)
+        client = connect(redis_url, settings.redis_timeout)
+    except (ConfigError, ModelError, RedisUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        check_modules(client)
+        return args.command(args, settings, client)
+    except (CatalogError, RedisUnavailable, ModelError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: every product written so far is complete; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    finally:
+        if server:
+            server.stop()
+
+
+def load(args, settings: Settings, client) -> int:
+    store = ProductStore(client)
+    embedder = Embedder.from_settings(settings)
+    existing = describe_index(client)
+    if existing and args.recreate:
+        drop_index(client, existing.name)
+        removed = store.delete_all()
+        print(f"dropped index {existing.name} and {removed} keys", file=sys.stderr)
+    info = ensure_index(client, settings, embedder.text_dim, embedder.image_dim)
+    problems = dimension_mismatches(info, embedder.text_dim, embedder.image_dim)
+    if problems:
+        print(f"error: index {info.name}: {'; '.join(problems)}. Run again with --recreate to re-embed "
+              "the catalog with the configured models.", file=sys.stderr)
+        return 1
+    differences = settings_mismatches(info, settings)
+    if differences:
+        explicit = args.algorithm or args.metric
+        print(f"{'error' if explicit else 'note'}: index {info.name}: {'; '.join(differences)}. "
+              "Rebuild it with --recreate (re-embeds everything).", file=sys.stderr)
+        if explicit:
+            return 1
+    report = load_catalog(args.path, store, embedder, limit=args.limit, show_progress=not args.quiet)
+    for problem in report.failed[:MAX_PROBLEMS_SHOWN]:
+        print(f"skipped {problem}", file=sys.stderr)
+    if len(report.failed) > MAX_PROBLEMS_SHOWN:
+        print(f"... and {len(report.failed) - MAX_PROBLEMS_SHOWN} more skipped rows", file=sys.stderr)
+    print(f"{args.path}: {report.summary()}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m indexer", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    load_command = commands.add_parser(
+        "load", help="embed a catalog folder (styles.csv + images/<id>.jpg) and write it to Redis",
+        description="Embed a catalog in the Kaggle 'Fashion Product Images' layout and write it to Redis. "
+        "Re-running skips unchanged products; an interrupted load resumes.",
+    )
+    load_command.add_argument("path", help="catalog folder holding styles.csv and images/")
+    load_command.add_argument("--limit", type=_positive, metavar="N", help="read only the first N rows")
+    load_command.add_argument("--recreate", action="store_true",
+                              help="drop the index and every stored product first, then load from scratch")
+    load_command.add_argument("--algorithm", type=str.upper, choices=ALGORITHMS,
+                              help="vector index algorithm for a new index (default: INDEX_ALGORITHM)")
+    load_command.add_argument("--metric", type=str.upper, choices=METRICS,
+                              help="distance metric for a new index (default: DISTANCE_METRIC)")
+    load_command.add_argument("--quiet", action="store_true", help="no progress bar")
+    load_command.set_defaults(command=load)
+    return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return number
+
+
+if __name__ == "__main__":
+    sys.exit(main())
