@@ -1,0 +1,33 @@
+"""The web app: `create_app()` builds it from the environment (see finder/config.py)."""
+
+from __future__ import annotations
+
+import atexit
+
+from flask import Flask
+
+from app import api, cli, errors, pages
+from app.services import Services
+from finder.config import PROJECT_ROOT, Settings
+from finder.redis_server import resolve_redis
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.json.sort_keys = False  # keep fields in their documented order
+
+    redis_url, embedded = resolve_redis(settings)
+    if embedded:
+        atexit.register(embedded.stop)
+
+    app.extensions["finder"] = Services.create(settings, redis_url)
+    errors.register(app)
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(api.blueprint)
+    cli.register(app)
+    return app

@@ -1,0 +1,47 @@
+"""Pages for people: the product finder, product photos, and the health check."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import redis
+from flask import Blueprint, render_template, send_file
+
+from app.errors import ApiError
+from app.services import services
+from finder.products import ID_PATTERN
+
+blueprint = Blueprint("pages", __name__)
+
+IMAGE_MAX_AGE_SECONDS = 300
+
+
+@blueprint.get("/")
+def home():
+    finder = services()
+    return render_template("index.html", page=finder.search.browse(offset=0, limit=48))
+
+
+@blueprint.get("/health")
+def health():
+    finder = services()
+    try:
+        finder.client.ping()
+        products = finder.search.count()
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        return {"status": "unavailable", "error": {"code": "redis_unavailable", "message": str(error)}}, 503
+    return {"status": "ok", "products": products}
+
+
+@blueprint.get("/images/<product_id>")
+def product_image(product_id: str):
+    # The id is checked before it reaches Redis, and the file path comes from the stored
+    # product, never from the URL: a request cannot name a file of its own choosing.
+    if not re.fullmatch(ID_PATTERN, product_id):
+        raise ApiError(404, "image_not_found", "no such image")
+    product = services().store.get(product_id)
+    path = Path(product.image_path) if product else None
+    if path is None or not path.is_file():
+        raise ApiError(404, "image_not_found", f"no image for product {product_id!r}")
+    return send_file(path, max_age=IMAGE_MAX_AGE_SECONDS, conditional=True)

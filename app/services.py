@@ -1,0 +1,41 @@
+"""What every request needs, created once per process and shared by all requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+
+from finder.config import Settings
+from finder.embeddings import Embedder
+from finder.redis_server import connect
+from finder.search import Search
+from finder.store import ProductStore
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    redis_url: str
+    client: redis.Redis
+    store: ProductStore
+    search: Search
+    embedder: Embedder
+
+    @classmethod
+    def create(cls, settings: Settings, redis_url: str) -> "Services":
+        client = connect(redis_url, settings.redis_timeout)
+        store = ProductStore(client)
+        return cls(
+            settings=settings,
+            redis_url=redis_url,
+            client=client,
+            store=store,
+            search=Search(client, store, settings),
+            embedder=Embedder.from_settings(settings),
+        )
+
+
+def services() -> Services:
+    return current_app.extensions["finder"]
