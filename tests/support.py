@@ -1,0 +1,30 @@
+"""Constants and helpers shared by the tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from finder.config import DEFAULT_CATALOG, PROJECT_ROOT, Settings
+from finder.embeddings import Embedder
+from finder.index import ensure_index
+from finder.redis_server import connect
+from finder.store import ProductStore
+from indexer.loader import load_catalog
+
+SAMPLE_CATALOG = DEFAULT_CATALOG
+FASHION_SAMPLE = Path(os.environ.get("FASHION_SAMPLE", PROJECT_ROOT.parent / "shared" / "data" / "fashion-sample"))
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+
+def settings_for(redis_url: str, **overrides) -> Settings:
+    """Test settings: a given Redis; models cached in the project's data/models like the app's."""
+    return Settings(redis_url=redis_url, **overrides)
+
+
+def load_into(settings: Settings, catalog: Path, **options):
+    """Load a catalog the way `python -m indexer load` does, into settings.redis_url."""
+    client = connect(settings.redis_url)
+    embedder = Embedder.from_settings(settings)
+    ensure_index(client, settings, embedder.text_dim, embedder.image_dim)
+    return load_catalog(catalog, ProductStore(client), embedder, show_progress=False, **options)

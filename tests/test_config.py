@@ -1,0 +1,72 @@
+from pathlib import Path
+
+import pytest
+
+from finder.config import ConfigError, Settings
+
+
+def test_defaults_without_environment():
+    settings = Settings.from_env({})
+    assert settings.redis_url is None
+    assert (settings.index_algorithm, settings.distance_metric) == ("HNSW", "COSINE")
+    assert (settings.host, settings.port) == ("127.0.0.1", 5000)
+    assert settings.catalog_path.name == "sample"
+
+
+def test_values_are_parsed_and_normalised():
+    settings = Settings.from_env(
+        {"INDEX_ALGORITHM": "flat", "DISTANCE_METRIC": "l2", "HNSW_M": "32", "PORT": "8080",
+         "REDIS_URL": "redis://example:6380/0", "CATALOG": "/tmp/catalog", "REDIS_TIMEOUT": "0.5"}
+    )
+    assert settings.index_algorithm == "FLAT"
+    assert settings.distance_metric == "L2"
+    assert settings.hnsw_m == 32
+    assert settings.port == 8080
+    assert settings.redis_url == "redis://example:6380/0"
+    assert settings.catalog == Path("/tmp/catalog")
+    assert settings.redis_timeout == 0.5
+
+
+def test_blank_values_mean_default():
+    assert Settings.from_env({"INDEX_ALGORITHM": "  ", "PORT": ""}) == Settings.from_env({})
+
+
+@pytest.mark.parametrize(
+    "variable, value, allowed",
+    [
+        ("INDEX_ALGORITHM", "IVF", "HNSW, FLAT"),
+        ("DISTANCE_METRIC", "DOT", "COSINE, IP, L2"),
+        ("HNSW_M", "many", "2..512"),
+        ("HNSW_M", "1", "2..512"),
+        ("HNSW_EF_RUNTIME", "0", "1..4096"),
+        ("HNSW_EF_CONSTRUCTION", "1e3", "1..4096"),
+        ("PORT", "70000", "1..65535"),
+        ("REDIS_URL", "localhost:6379", "redis://"),
+        ("REDIS_TIMEOUT", "soon", "0.1..60.0"),
+        ("WEB_WORKERS", "0", "1..64"),
+    ],
+)
+def test_invalid_values_name_the_variable_and_the_allowed_values(variable, value, allowed):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({variable: value})
+    message = str(error.value)
+    assert variable in message and repr(value) in message and allowed in message
+
+
+def test_unknown_model_names_are_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="TEXT_MODEL='gpt-9'.*all-MiniLM-L6-v2"):
+        Settings.from_env({"TEXT_MODEL": "gpt-9"})
+    with pytest.raises(ConfigError, match="IMAGE_MODEL=.*efficientnet-lite0"):
+        Settings.from_env({"IMAGE_MODEL": str(tmp_path)})  # a directory, but not a model
+
+
+def test_a_local_sentence_transformers_directory_is_a_valid_model(tmp_path):
+    (tmp_path / "modules.json").write_text("[]")
+    assert Settings.from_env({"IMAGE_MODEL": str(tmp_path)}).image_model == str(tmp_path)
+
+
+def test_overrides_are_validated_like_the_environment():
+    settings = Settings.from_env({}).with_overrides(index_algorithm="flat", distance_metric=None)
+    assert (settings.index_algorithm, settings.distance_metric) == ("FLAT", "COSINE")
+    with pytest.raises(ConfigError, match="DISTANCE_METRIC"):
+        settings.with_overrides(distance_metric="manhattan")
