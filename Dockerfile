@@ -2,7 +2,7 @@
 FROM python:3.11-slim
 
 WORKDIR /app
-ENV PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
+ENV PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 HOST=0.0.0.0 PORT=5000
 
 # torch first and pinned, from PyTorch's CPU wheel index: the default PyPI build pulls
 # several GB of CUDA libraries that a CPU-only container never uses.
@@ -21,4 +21,4 @@ RUN python -c "from finder.config import Settings; from finder.embeddings import
 Embedder.from_settings(Settings()).warm_up()"
 
 EXPOSE 5000
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--threads", "4", "--timeout", "120", "app:create_app()"]
+CMD ["gunicorn", "--config", "python:app.gunicorn_config", "app:create_app()"]

@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.json.sort_keys = False  # keep fields in their documented order
+    app.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1024 * 1024)
 
     redis_url, embedded = resolve_redis(settings)
     if embedded:

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, request
 
 from app.errors import ApiError
+from app.openapi import openapi_document
+from app.params import FILTER_PARAMS, check_known, choice_param, filters_from, int_param, single
 from app.services import services
+from finder.embeddings import ImageError
 from finder.index import describe_index
+from finder.queries import Filters
+from finder.schema import IMAGE_VECTOR, TEXT_VECTOR
+from finder.search import Hit
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
 DEFAULT_PER_PAGE = 24
 MAX_PER_PAGE = 100
+DEFAULT_K = 12
+MAX_K = 100
+MAX_QUERY_LENGTH = 500
+VECTOR_BY = {"text": TEXT_VECTOR, "image": IMAGE_VECTOR}
+SEARCH_PARAMS = ("k", "ef_runtime", *FILTER_PARAMS)
+IMAGE_ERROR_STATUS = {"not_an_image": 415, "corrupt": 400, "too_large": 413}
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    return openapi_document()
 
 
 @blueprint.get("/index")
@@ -31,6 +50,7 @@ def index_info():
         "algorithm": info.algorithm,
         "metric": info.metric,
         "hnsw": hnsw,
+        "hybrid_policy": finder.settings.hybrid_policy,
         "documents": info.documents,
         "indexing": info.indexing,
         "vector_fields": [
@@ -42,37 +62,117 @@ def index_info():
 
 @blueprint.get("/products")
 def list_products():
-    page = _int_arg("page", default=1, low=1, high=1_000_000)
-    per_page = _int_arg("per_page", default=DEFAULT_PER_PAGE, low=1, high=MAX_PER_PAGE)
-    result = services().search.browse(offset=(page - 1) * per_page, limit=per_page)
+    check_known(request.args, ("page", "per_page", *FILTER_PARAMS))
+    filters = filters_from(request.args)
+    page = int_param(request.args, "page", 1, 1, 1_000_000)
+    per_page = int_param(request.args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    result = services().search.browse(offset=(page - 1) * per_page, limit=per_page, filters=filters)
     return {
         "total": result.total,
         "page": page,
         "per_page": per_page,
+        "filters": filters.as_dict(),
         "products": [product.to_public() for product in result.products],
+    }
+
+
+@blueprint.get("/facets")
+def facets():
+    check_known(request.args, FILTER_PARAMS)
+    filters = filters_from(request.args)
+    total, values = services().search.facets(filters)
+    return {
+        "total": total,
+        "filters": filters.as_dict(),
+        "facets": {name: [{"value": value, "count": count} for value, count in pairs] for name, pairs in values.items()},
     }
 
 
 @blueprint.get("/products/<product_id>")
 def get_product(product_id: str):
-    return _existing_product(product_id).to_public()
-
-
-def _existing_product(product_id: str):
     product = services().store.get(product_id)
     if product is None:
-        raise ApiError(404, "product_not_found", f"no product with id {product_id!r}")
-    return product
+        raise _unknown_product(product_id)
+    return product.to_public()
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
+@blueprint.get("/products/<product_id>/vectors")
+def product_vectors(product_id: str):
+    vectors = services().store.vectors(product_id)
+    if vectors is None:
+        raise _unknown_product(product_id)
+    return {by: vectors[field].tolist() if field in vectors else None for by, field in VECTOR_BY.items()}
+
+
+@blueprint.get("/products/<product_id>/similar")
+def similar_products(product_id: str):
+    check_known(request.args, ("by", *SEARCH_PARAMS))
+    by = choice_param(request.args, "by", "text", tuple(VECTOR_BY))
+    k, ef_runtime, filters = _search_options()
+    started = time.perf_counter()
+    found = services().search.similar(product_id, VECTOR_BY[by], k, filters, ef_runtime)
+    if found is None:
+        raise _unknown_product(product_id)
+    return _results(found.hits, k, ef_runtime, filters, started, query={"by": by, "product": found.product.to_public()})
+
+
+@blueprint.get("/search")
+def search_by_text():
+    check_known(request.args, ("q", *SEARCH_PARAMS))
+    text = (single(request.args, "q") or "").strip()
+    if not text:
+        raise ApiError(400, "invalid_parameter", "q must not be empty")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise ApiError(400, "invalid_parameter", f"q must be at most {MAX_QUERY_LENGTH} characters, got {len(text)}")
+    k, ef_runtime, filters = _search_options()
+    started = time.perf_counter()
+    finder = services()
+    vector = finder.embedder.embed_texts([text])[0]
+    hits = finder.search.nearest(TEXT_VECTOR, vector, k, filters, ef_runtime)
+    return _results(hits, k, ef_runtime, filters, started, query={"q": text})
+
+
+@blueprint.post("/search/image")
+def search_by_image():
+    check_known(request.args, SEARCH_PARAMS)
+    k, ef_runtime, filters = _search_options()
+    upload = request.files.get("image")
+    if upload is None:
+        raise ApiError(400, "missing_image", "send the photo as the multipart/form-data field 'image'")
+    data = upload.read()
+    if not data:
+        raise ApiError(400, "missing_image", "the uploaded file 'image' is empty")
+    started = time.perf_counter()
+    finder = services()
     try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_parameter", f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ApiError(400, "invalid_parameter", f"{name} must be between {low} and {high}, got {value}")
-    return value
+        vector = finder.embedder.embed_images([data])[0]
+    except ImageError as error:
+        raise ApiError(IMAGE_ERROR_STATUS[error.kind], error.kind, str(error)) from None
+    hits = finder.search.nearest(IMAGE_VECTOR, vector, k, filters, ef_runtime)
+    return _results(hits, k, ef_runtime, filters, started, query={"image": upload.filename or "upload"})
+
+
+def _search_options() -> tuple[int, int | None, Filters]:
+    k = int_param(request.args, "k", DEFAULT_K, 1, MAX_K)
+    ef_runtime = int_param(request.args, "ef_runtime", None, 1, 4096)
+    return k, ef_runtime, filters_from(request.args)
+
+
+def _results(hits: list[Hit], k: int, ef_runtime: int | None, filters: Filters, started: float, query: dict) -> dict:
+    search = services().search
+    info = search.index_info()
+    return {
+        "results": [
+            {"product": hit.product.to_public(), "distance": hit.distance, "score": hit.score} for hit in hits
+        ],
+        "k": k,
+        "filters": filters.as_dict(),
+        "took_ms": round((time.perf_counter() - started) * 1000, 2),
+        "query": query,
+        "ef_runtime": search.effective_ef_runtime(ef_runtime, k),
+        "metric": info.metric if info else None,
+    }
+
+
+def _unknown_product(product_id: str) -> ApiError:
+    return ApiError(404, "product_not_found", f"no product with id {product_id!r}")

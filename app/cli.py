@@ -26,7 +26,7 @@ def serve() -> None:
     settings = finder.settings
     env = {**os.environ, "REDIS_URL": finder.redis_url}
     if settings.catalog or finder.search.count() == 0:
-        # A child process: the loader's models must not be loaded in the process gunicorn forks from.
+        # In a child process, so the models it loads do not stay in this long-lived process.
         click.echo(f"Loading catalog {settings.catalog_path} ...")
         loaded = subprocess.run([sys.executable, "-m", "indexer", "load", str(settings.catalog_path)], env=env)
         if loaded.returncode != 0:
@@ -35,15 +35,7 @@ def serve() -> None:
         f"\nProduct finder: http://{settings.host}:{settings.port}/  "
         f"({finder.search.count()} products, Redis at {finder.redis_url}). Ctrl-C stops.\n"
     )
-    command = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{settings.host}:{settings.port}",
-        "--workers", str(settings.web_workers),
-        "--threads", str(settings.web_threads),
-        "--timeout", "120",
-        "--graceful-timeout", "10",
-        "app:create_app()",
-    ]
+    command = [sys.executable, "-m", "gunicorn", "--config", "python:app.gunicorn_config", "app:create_app()"]
     gunicorn = subprocess.Popen(command, env=env)
     try:
         returncode = gunicorn.wait()

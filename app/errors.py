@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from finder.redis_server import RedisUnavailable
 
@@ -25,6 +25,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
         return error_response(error.status, error.code, error.message)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        limit_mb = app.extensions["finder"].settings.max_upload_mb
+        return error_response(413, "payload_too_large", f"the request is larger than {limit_mb:g} MB (MAX_UPLOAD_MB)")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -18,6 +18,7 @@ DEFAULT_CATALOG = PROJECT_ROOT / "data" / "sample"
 
 ALGORITHMS = ("HNSW", "FLAT")
 METRICS = ("COSINE", "IP", "L2")
+HYBRID_POLICIES = ("AUTO", "ADHOC_BF", "BATCHES")
 
 
 class ConfigError(ValueError):
@@ -33,6 +34,7 @@ class Settings:
     hnsw_m: int = 16
     hnsw_ef_construction: int = 200
     hnsw_ef_runtime: int = 100
+    hybrid_policy: str = "AUTO"
     catalog: Path | None = None
     data_dir: Path = PROJECT_ROOT / "data"
     text_model: str = "all-MiniLM-L6-v2"
@@ -41,6 +43,7 @@ class Settings:
     port: int = 5000
     web_workers: int = 2
     web_threads: int = 4
+    max_upload_mb: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -135,6 +138,7 @@ _PARSERS = {
     "HNSW_M": lambda v, raw: _integer(v, raw, 2, 512),
     "HNSW_EF_CONSTRUCTION": lambda v, raw: _integer(v, raw, 1, 4096),
     "HNSW_EF_RUNTIME": lambda v, raw: _integer(v, raw, 1, 4096),
+    "HYBRID_POLICY": lambda v, raw: _choice(v, raw, HYBRID_POLICIES),
     "CATALOG": _directory,
     "DATA_DIR": _directory,
     "TEXT_MODEL": _model(BUILTIN_TEXT_MODELS),
@@ -143,6 +147,7 @@ _PARSERS = {
     "PORT": lambda v, raw: _integer(v, raw, 1, 65535),
     "WEB_WORKERS": lambda v, raw: _integer(v, raw, 1, 64),
     "WEB_THREADS": lambda v, raw: _integer(v, raw, 1, 256),
+    "MAX_UPLOAD_MB": lambda v, raw: _number(v, raw, 0.1, 100.0),
 }
 
 

@@ -38,10 +38,18 @@ ImageSource = Union[str, Path, bytes, Image.Image]
 
 IMAGE_SIZE = 224
 BATCH_SIZE = 64
+# Pillow refuses images over twice this many pixels (a small compressed file can expand to
+# gigabytes); product photos are far smaller.
+MAX_IMAGE_PIXELS = 25_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 
 class ImageError(ValueError):
-    """An image that cannot be decoded: not an image, truncated, or too large."""
+    """An image that cannot be decoded. `kind` says why: not_an_image, corrupt or too_large."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
 
 
 class ModelError(ValueError):
@@ -79,10 +87,12 @@ def load_image(source: ImageSource) -> Image.Image:
             background = Image.new("RGBA", image.size, "white")
             image = Image.alpha_composite(background, image.convert("RGBA"))
         return image.convert("RGB")
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise ImageError(f"not a readable image: {error}") from error
+    except UnidentifiedImageError:
+        raise ImageError("not an image (JPEG, PNG, WebP, GIF or BMP expected)", "not_an_image") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"image has more than {2 * MAX_IMAGE_PIXELS:,} pixels", "too_large") from None
     except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data
-        raise ImageError(f"cannot decode image: {error}") from error
+        raise ImageError(f"image data is truncated or corrupt ({error})", "corrupt") from None
 
 
 def square_thumbnail(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:

@@ -6,7 +6,9 @@ import time
 from dataclasses import dataclass, field
 
 import redis
-from redisvl.index import SearchIndex
+from redis.commands.search.field import Field as RedisField
+from redis.commands.search.field import TagField as RedisTagField
+from redis.commands.search.index_definition import IndexDefinition, IndexType
 from redisvl.schema import IndexSchema
 
 from finder.config import Settings
@@ -46,8 +48,21 @@ class IndexInfo:
 
 def create_index(client: redis.Redis, schema: IndexSchema, alias: str = INDEX_ALIAS) -> None:
     """Create the physical index and point the alias at it (the alias must not exist yet)."""
-    SearchIndex(schema, redis_client=client).create(overwrite=False)
-    client.ft(schema.index.name).aliasadd(alias)
+    index = client.ft(schema.index.name)
+    index.create_index(
+        [_unnormalised(field) for field in schema.redis_fields],
+        definition=IndexDefinition(prefix=[schema.index.prefix], index_type=IndexType.HASH),
+    )
+    index.aliasadd(alias)
+
+
+def _unnormalised(field: RedisField) -> RedisField:
+    """A sortable TAG keeps its values' case in the sorting vector (UNF), so facet values come
+    back as stored ("Navy Blue", not "navy blue"); matching stays case-insensitive. redisvl 0.28
+    cannot express UNF for TAG fields."""
+    if isinstance(field, RedisTagField) and "SORTABLE" in field.args_suffix and "UNF" not in field.args_suffix:
+        field.args_suffix.insert(field.args_suffix.index("SORTABLE") + 1, "UNF")
+    return field
 
 
 def switch_alias(client: redis.Redis, schema: IndexSchema, alias: str = INDEX_ALIAS) -> None:

@@ -1,4 +1,4 @@
-"""Building RediSearch queries. The only place query syntax is written; views never do it.
+"""Building RediSearch queries: the only place query syntax is written; views never do it.
 
 Queries return product ids (and distances), never documents: product metadata comes from one
 JSON.MGET for the whole page (see search.py).
@@ -6,45 +6,123 @@ JSON.MGET for the whole page (see search.py).
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
 import numpy as np
 from redis.commands.search.query import Query
 from redisvl.query import VectorQuery
-from redisvl.query.filter import FilterExpression
+
+from finder.products import CATEGORICAL_FIELDS
 
 DIALECT = 2
 DISTANCE_FIELD = VectorQuery.DISTANCE_ID
+FACET_LIMIT = 1000  # values per facet; the largest real catalogs have ~150 article types
+
+# Every ASCII character that is not a letter, digit or underscore: query syntax (braces, |, @, quotes, ...)
+# and the separators the tag parser would split on (space, tab, newline). Escaped, each is taken
+# literally, so a filter value can never end its tag clause or add a clause of its own.
+# Non-ASCII characters are never syntax and must stay unescaped to match.
+_TAG_SPECIAL = re.compile(r"([\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f])")
 
 
-def browse_query(offset: int, limit: int, filters: FilterExpression | None = None) -> Query:
+def escape_tag_value(value: str) -> str:
+    return _TAG_SPECIAL.sub(r"\\\1", value)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Pre-filters shared by browsing, facets and every similarity search.
+
+    Values of one attribute are alternatives (OR); attributes combine with AND. The year range
+    is inclusive at both ends.
+    """
+
+    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    year_min: int | None = None
+    year_max: int | None = None
+
+    def __post_init__(self):
+        unknown = set(self.tags) - set(CATEGORICAL_FIELDS)
+        if unknown:
+            raise ValueError(f"not filterable: {', '.join(sorted(unknown))}")
+        if any(not values or any(not value for value in values) for values in self.tags.values()):
+            raise ValueError("filter values must not be empty")  # an empty tag clause would match everything
+
+    def expression(self, without: str | None = None) -> str:
+        """The RediSearch filter, `*` when nothing is filtered. `without` leaves one attribute
+        out (facet counts for an attribute ignore that attribute's own selection)."""
+        clauses = [
+            f"@{name}:{{{'|'.join(escape_tag_value(value) for value in values)}}}"
+            for name, values in self.tags.items()
+            if values and name != without
+        ]
+        if (self.year_min is not None or self.year_max is not None) and without != "year":
+            low = "-inf" if self.year_min is None else str(int(self.year_min))
+            high = "+inf" if self.year_max is None else str(int(self.year_max))
+            clauses.append(f"@year:[{low} {high}]")
+        return " ".join(clauses) or "*"
+
+    def as_dict(self) -> dict:
+        """The filters as the API echoes them back."""
+        echoed: dict = {name: list(values) for name, values in self.tags.items() if values}
+        if self.year_min is not None:
+            echoed["year_min"] = self.year_min
+        if self.year_max is not None:
+            echoed["year_max"] = self.year_max
+        return echoed
+
+
+NO_FILTERS = Filters()
+
+
+def browse_query(offset: int, limit: int, filters: Filters = NO_FILTERS) -> Query:
     """A page of products in catalog order; ids only."""
-    return Query(_filter_string(filters)).no_content().paging(offset, limit).dialect(DIALECT)
+    return Query(filters.expression()).no_content().paging(offset, limit).dialect(DIALECT)
 
 
-def count_query(filters: FilterExpression | None = None) -> Query:
-    return Query(_filter_string(filters)).no_content().paging(0, 0).dialect(DIALECT)
+def count_query(filters: Filters = NO_FILTERS) -> Query:
+    return Query(filters.expression()).no_content().paging(0, 0).dialect(DIALECT)
 
 
 def knn_query(
     vector_field: str,
     vector: np.ndarray,
     k: int,
-    filters: FilterExpression | None = None,
+    filters: Filters = NO_FILTERS,
     ef_runtime: int | None = None,
+    hybrid_policy: str = "AUTO",
 ) -> VectorQuery:
-    """The k nearest products by one vector field among those passing the filters (a hybrid
-    query: RediSearch applies the filters first, then ranks what passes by distance).
-    ef_runtime applies to HNSW indexes only (FLAT rejects it)."""
+    """The k nearest products by one vector field among those passing the filters: one hybrid
+    query, RediSearch applies the pre-filter and ranks what passes by distance.
+
+    ef_runtime applies to HNSW only (FLAT rejects it). hybrid_policy AUTO lets RediSearch choose
+    per query between ADHOC_BF (brute force over the filtered products, for selective filters)
+    and BATCHES (KNN batches checked against the filter, for broad ones)."""
+    expression = filters.expression()
     return VectorQuery(
         vector=np.asarray(vector, dtype=np.float32).tobytes(),
         vector_field_name=vector_field,
         return_fields=[],
-        filter_expression=filters,
+        filter_expression=None if expression == "*" else expression,
         num_results=k,
         ef_runtime=ef_runtime,
+        hybrid_policy=None if hybrid_policy == "AUTO" else hybrid_policy,
         dialect=DIALECT,
     )
 
 
-def _filter_string(filters: FilterExpression | None) -> str:
-    rendered = str(filters) if filters is not None else "*"
-    return rendered or "*"
+def facet_command(index_name: str, attribute: str, filters: Filters = NO_FILTERS) -> list:
+    """FT.AGGREGATE arguments counting products per value of one attribute, most common first.
+
+    The attribute's own filter is left out, so a menu keeps offering the other values of a
+    field whose values combine with OR."""
+    return [
+        "FT.AGGREGATE", index_name, filters.expression(without=attribute),
+        "GROUPBY", "1", f"@{attribute}",
+        "REDUCE", "COUNT", "0", "AS", "count",
+        "SORTBY", "4", "@count", "DESC", f"@{attribute}", "ASC",
+        "LIMIT", "0", str(FACET_LIMIT),
+        "DIALECT", str(DIALECT),
+    ]

@@ -47,8 +47,13 @@ def build_schema(settings: Settings, text_dim: int, image_dim: int, name: str | 
     name = name or physical_index_name(settings.index_algorithm, settings.distance_metric)
     fields = [
         {"name": "name", "type": "text"},
-        *({"name": field, "type": "tag", "attrs": {"separator": TAG_SEPARATOR}} for field in CATEGORICAL_FIELDS),
-        *({"name": field, "type": "numeric"} for field in NUMERIC_FIELDS),
+        # Sortable: facet counts (FT.AGGREGATE GROUPBY) read the sorting vector instead of every
+        # document, ~10x faster. index.create_index adds UNF so facets keep the values' case.
+        *(
+            {"name": field, "type": "tag", "attrs": {"separator": TAG_SEPARATOR, "sortable": True}}
+            for field in CATEGORICAL_FIELDS
+        ),
+        *({"name": field, "type": "numeric", "attrs": {"sortable": True}} for field in NUMERIC_FIELDS),
         _vector_field(settings, TEXT_VECTOR, text_dim),
         _vector_field(settings, IMAGE_VECTOR, image_dim),
     ]

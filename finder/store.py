@@ -82,7 +82,7 @@ class ProductStore:
         if not product_ids:
             return []
         documents = self.client.json().mget([Product.key_for(pid) for pid in product_ids], "$")
-        return [Product.model_validate(found[0]) if found else None for found in documents]
+        return [Product.from_stored(found[0]) if found else None for found in documents]
 
     def exists(self, product_id: str) -> bool:
         return bool(self.client.exists(Product.key_for(product_id)))
@@ -93,6 +93,14 @@ class ProductStore:
         if text is None and image is None:
             return None
         return {name: _vector_array(raw) for name, raw in ((TEXT_VECTOR, text), (IMAGE_VECTOR, image)) if raw}
+
+    def product_with_vector(self, product_id: str, field: str) -> tuple[Product | None, np.ndarray | None]:
+        """A product and one of its vectors, in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.json().get(Product.key_for(product_id))
+        pipe.hget(search_key(product_id), field)
+        document, raw = pipe.execute()
+        return (Product.from_stored(document) if document else None), (_vector_array(raw) if raw else None)
 
     def stored_state(self, product_ids: Iterable[str]) -> dict[str, StoredState]:
         """Stored document and vector fingerprints for many ids, in few round trips."""

@@ -1,10 +1,12 @@
-"""A FLAT index returns exactly the top-k that numpy computes from the stored vectors."""
+"""A FLAT index returns exactly the top-k that numpy computes from the stored vectors, with and
+without filters, for every metric."""
 
 import numpy as np
 import pytest
 
 from finder.config import Settings
 from finder.index import create_index, drop_index, wait_until_indexed
+from finder.queries import Filters
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, build_schema
 from finder.search import Search
 
@@ -84,3 +86,35 @@ def test_excluding_the_query_product_leaves_k_others(flat_search, stored_vectors
     ids, matrices = stored_vectors
     hits = search.nearest(IMAGE_VECTOR, matrices[IMAGE_VECTOR][5], K, exclude_id=ids[5])
     assert len(hits) == K and ids[5] not in {hit.product.id for hit in hits}
+
+
+FILTER_CASES = [
+    Filters(tags={"gender": ("Women",)}),
+    Filters(tags={"gender": ("Men", "Unisex"), "category": ("Footwear",)}),
+    Filters(tags={"category": ("Accessories",)}, year_min=2013, year_max=2016),
+    Filters(tags={"article_type": ("Watches", "Sunglasses"), "color": ("Black", "Silver", "Gold")}),
+]
+
+
+def passes(product, filters: Filters) -> bool:
+    if any(getattr(product, name) not in values for name, values in filters.tags.items()):
+        return False
+    if filters.year_min is not None and (product.year is None or product.year < filters.year_min):
+        return False
+    return not (filters.year_max is not None and (product.year is None or product.year > filters.year_max))
+
+
+@pytest.mark.parametrize("filters", FILTER_CASES, ids=lambda filters: filters.expression())
+def test_flat_filtered_top_k_equals_numpy_over_the_filtered_products(flat_search, stored_vectors, store, filters):
+    metric, search = flat_search
+    ids, matrices = stored_vectors
+    products = store.get_many(ids)
+    keep = np.array([passes(product, filters) for product in products])
+    assert 0 < keep.sum() < len(ids)  # a real filter, not everything or nothing
+    kept_ids = [product_id for product_id, kept in zip(ids, keep) if kept]
+    for field in (TEXT_VECTOR, IMAGE_VECTOR):
+        query = matrices[field][len(ids) // 2]
+        hits = search.nearest(field, query, K, filters)
+        assert all(passes(hit.product, filters) for hit in hits)
+        expected = min(K, int(keep.sum()))
+        assert_exact_top_k(hits, kept_ids, numpy_distances(metric, matrices[field][keep], query), expected)

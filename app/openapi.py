@@ -1,0 +1,249 @@
+"""The OpenAPI 3 document of the whole HTTP interface, served at /api/openapi.json.
+
+A test checks that every route of the app is described here, with its methods.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from app.params import MAX_VALUE_LENGTH, MAX_VALUES_PER_FILTER, YEAR_RANGE
+from finder.products import CATEGORICAL_FIELDS, ID_PATTERN
+
+FILTER_DESCRIPTIONS = {
+    "gender": "Men, Women, Unisex, Boys, Girls",
+    "category": "master category, e.g. Apparel, Footwear, Accessories",
+    "sub_category": "e.g. Topwear, Shoes, Watches",
+    "article_type": "e.g. Tshirts, Casual Shoes, Handbags",
+    "color": "base colour, e.g. Black, Navy Blue",
+    "season": "Summer, Fall, Winter, Spring",
+    "usage": "e.g. Casual, Formal, Sports",
+}
+
+
+def _query(name: str, schema: dict, description: str, **extra) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema, **extra}
+
+
+def _filter_parameters() -> list[dict]:
+    tags = [
+        _query(
+            name,
+            {"type": "array", "maxItems": MAX_VALUES_PER_FILTER,
+             "items": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_LENGTH, "pattern": r"\S"}},
+            f"Only products with this {name.replace('_', ' ')} ({FILTER_DESCRIPTIONS[name]}). Repeat the parameter "
+            "for alternatives (OR); different attributes combine with AND. Matching ignores case.",
+            style="form", explode=True,
+        )
+        for name in CATEGORICAL_FIELDS
+    ]
+    years = [
+        _query(name, {"type": "integer", "minimum": YEAR_RANGE[0], "maximum": YEAR_RANGE[1]},
+               f"Only products from this year {'on' if name == 'year_min' else 'or earlier'} (inclusive).")
+        for name in ("year_min", "year_max")
+    ]
+    return tags + years
+
+
+PRODUCT_ID = {"name": "product_id", "in": "path", "required": True, "schema": {"type": "string"},
+              "description": f"Product id ({ID_PATTERN})"}
+K = _query("k", {"type": "integer", "minimum": 1, "maximum": 100, "default": 12}, "Number of results.")
+EF_RUNTIME = _query("ef_runtime", {"type": "integer", "minimum": 1, "maximum": 4096},
+                    "HNSW candidate list size for this query (recall vs speed); ignored by a FLAT index. "
+                    "Default HNSW_EF_RUNTIME; never less than k.")
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _ok(schema_ref: str, description: str = "OK") -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+
+
+BAD_REQUEST = _error("Invalid parameter (the message names it)")
+NOT_FOUND = _error("Unknown product")
+UNAVAILABLE = _error("Redis is unreachable")
+
+
+def _search_operation(summary: str, extra_parameters: list[dict], extra_responses: dict | None = None) -> dict:
+    return {
+        "summary": summary,
+        "parameters": [*extra_parameters, K, EF_RUNTIME, *_filter_parameters()],
+        "responses": {"200": _ok("SearchResults"), "400": BAD_REQUEST, "503": UNAVAILABLE, **(extra_responses or {})},
+    }
+
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"],
+                                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+    "Product": {
+        "type": "object",
+        "required": ["id", "name", "gender", "category", "sub_category", "article_type", "image_url"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            **{name: {"type": "string"} for name in ("gender", "category", "sub_category", "article_type")},
+            **{name: {"type": ["string", "null"]} for name in ("color", "season", "usage")},
+            "year": {"type": ["integer", "null"]},
+            "image_url": {"type": "string"},
+        },
+    },
+    "ProductPage": {
+        "type": "object",
+        "required": ["total", "page", "per_page", "filters", "products"],
+        "properties": {
+            "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+            "filters": {"type": "object"},
+            "products": {"type": "array", "items": {"$ref": "#/components/schemas/Product"}},
+        },
+    },
+    "SearchResults": {
+        "type": "object",
+        "required": ["results", "k", "filters", "took_ms"],
+        "properties": {
+            "results": {
+                "type": "array",
+                "description": "Best first.",
+                "items": {
+                    "type": "object",
+                    "required": ["product", "distance", "score"],
+                    "properties": {
+                        "product": {"$ref": "#/components/schemas/Product"},
+                        "distance": {"type": "number", "description": "Raw vector distance under the index metric "
+                                     "(COSINE: 1 - cos, IP: 1 - dot, L2: squared euclidean)."},
+                        "score": {"type": "number", "description": "Cosine similarity in [-1, 1], higher is better, "
+                                  "whatever the metric (all vectors are unit length)."},
+                    },
+                },
+            },
+            "k": {"type": "integer"},
+            "filters": {"type": "object"},
+            "took_ms": {"type": "number", "description": "Server time for the search, embedding included."},
+            "query": {"type": "object", "description": "What was searched: the product (similar), q or image."},
+            "ef_runtime": {"type": ["integer", "null"], "description": "EF_RUNTIME used (null for FLAT)."},
+            "metric": {"type": ["string", "null"]},
+        },
+    },
+    "Facets": {
+        "type": "object",
+        "required": ["total", "filters", "facets"],
+        "properties": {
+            "total": {"type": "integer", "description": "Products passing all the filters."},
+            "filters": {"type": "object"},
+            "facets": {
+                "type": "object",
+                "description": "Per attribute, its values with product counts, most common first. The counts of "
+                               "an attribute ignore that attribute's own filter (its values are alternatives).",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["value", "count"],
+                              "properties": {"value": {"type": ["string", "integer"]}, "count": {"type": "integer"}}},
+                },
+            },
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}, "products": {"type": "integer"},
+                       "error": {"type": "object"}},
+    },
+    "IndexInfo": {"type": "object", "required": ["name", "algorithm", "metric", "documents", "vector_fields"]},
+    "Vectors": {
+        "type": "object",
+        "properties": {"text": {"type": ["array", "null"], "items": {"type": "number"}},
+                       "image": {"type": ["array", "null"], "items": {"type": "number"}}},
+    },
+}
+
+
+@cache
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Product Finder API",
+            "version": "1.0.0",
+            "description": "Browse a product catalog and find similar products by text or image embeddings "
+                           "(hybrid RediSearch queries: filters + KNN). Errors are "
+                           '{"error": {"code": ..., "message": ...}}.',
+        },
+        "paths": {
+            "/": {"get": {"summary": "The product finder page", "responses": {"200": {"description": "HTML page",
+                                                                                      "content": {"text/html": {}}}}}},
+            "/health": {"get": {"summary": "Liveness and product count",
+                                "responses": {"200": _ok("Health"), "503": _ok("Health", "Redis is unreachable")}}},
+            "/images/{product_id}": {"get": {
+                "summary": "The product photo",
+                "parameters": [PRODUCT_ID],
+                "responses": {"200": {"description": "The photo", "content": {"image/*": {}}}, "404": NOT_FOUND,
+                              "503": UNAVAILABLE},
+            }},
+            "/api/openapi.json": {"get": {"summary": "This document",
+                                          "responses": {"200": {"description": "OpenAPI 3 document",
+                                                                "content": {"application/json": {}}}}}},
+            "/api/index": {"get": {"summary": "The live search index: algorithm, metric, parameters, size",
+                                   "responses": {"200": _ok("IndexInfo"), "404": _error("No index yet"),
+                                                 "503": UNAVAILABLE}}},
+            "/api/products": {"get": {
+                "summary": "Browse products, optionally filtered",
+                "parameters": [
+                    _query("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}, "Page number."),
+                    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 24},
+                           "Products per page."),
+                    *_filter_parameters(),
+                ],
+                "responses": {"200": _ok("ProductPage"), "400": BAD_REQUEST, "503": UNAVAILABLE},
+            }},
+            "/api/facets": {"get": {
+                "summary": "Filter values with product counts, for menus",
+                "parameters": _filter_parameters(),
+                "responses": {"200": _ok("Facets"), "400": BAD_REQUEST, "503": UNAVAILABLE},
+            }},
+            "/api/products/{product_id}": {"get": {
+                "summary": "One product",
+                "parameters": [PRODUCT_ID],
+                "responses": {"200": _ok("Product"), "404": NOT_FOUND, "503": UNAVAILABLE},
+            }},
+            "/api/products/{product_id}/vectors": {"get": {
+                "summary": "The product's stored text and image vectors",
+                "parameters": [PRODUCT_ID],
+                "responses": {"200": _ok("Vectors"), "404": NOT_FOUND, "503": UNAVAILABLE},
+            }},
+            "/api/products/{product_id}/similar": {"get": {
+                **_search_operation(
+                    "Products most similar to a product, by its text or image vector (the product itself excluded)",
+                    [PRODUCT_ID, _query("by", {"type": "string", "enum": ["text", "image"], "default": "text"},
+                                        "Which vector to compare.")],
+                    {"404": NOT_FOUND},
+                ),
+            }},
+            "/api/search": {"get": _search_operation(
+                "Free-text semantic search over the text vectors",
+                [_query("q", {"type": "string", "minLength": 1, "maxLength": 500}, "What to look for.",
+                        required=True)],
+            )},
+            "/api/search/image": {"post": {
+                **_search_operation(
+                    "Search by photo over the image vectors", [],
+                    {"413": _error("Upload over MAX_UPLOAD_MB or too many pixels"),
+                     "415": _error("Not an image")},
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"multipart/form-data": {"schema": {
+                        "type": "object", "required": ["image"],
+                        "properties": {"image": {"type": "string", "format": "binary"}},
+                    }}},
+                },
+            }},
+        },
+        "components": {"schemas": SCHEMAS},
+    }
