@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 
 from app.errors import ApiError
 from app.openapi import openapi_document
 from app.params import FILTER_PARAMS, check_known, choice_param, filters_from, int_param, single
 from app.services import services
-from finder.embeddings import ImageError
+from finder.embeddings import ImageError, load_image
 from finder.index import describe_index
 from finder.queries import Filters
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR
 from finder.search import Hit
+from finder.uploads import upload_id_for
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -145,11 +146,32 @@ def search_by_image():
     started = time.perf_counter()
     finder = services()
     try:
-        vector = finder.embedder.embed_images([data])[0]
+        image = load_image(data)
     except ImageError as error:
         raise ApiError(IMAGE_ERROR_STATUS[error.kind], error.kind, str(error)) from None
+    vector = finder.embedder.embed_images([image])[0]
+    upload_id = upload_id_for(data)
+    finder.uploads.save(upload_id, image, vector)
     hits = finder.search.nearest(IMAGE_VECTOR, vector, k, filters, ef_runtime)
-    return _results(hits, k, ef_runtime, filters, started, query={"image": upload.filename or "upload"})
+    return _results(hits, k, ef_runtime, filters, started, query=_photo_query(upload_id))
+
+
+@blueprint.get("/search/image/<upload_id>")
+def search_by_uploaded_image(upload_id: str):
+    """The same photo search again, for a day after the upload: what makes it a link."""
+    check_known(request.args, SEARCH_PARAMS)
+    k, ef_runtime, filters = _search_options()
+    started = time.perf_counter()
+    finder = services()
+    vector = finder.uploads.vector(upload_id)
+    if vector is None:
+        raise ApiError(404, "upload_not_found", "this photo is no longer stored (uploads are kept for a day); upload it again")
+    hits = finder.search.nearest(IMAGE_VECTOR, vector, k, filters, ef_runtime)
+    return _results(hits, k, ef_runtime, filters, started, query=_photo_query(upload_id))
+
+
+def _photo_query(upload_id: str) -> dict:
+    return {"upload_id": upload_id, "image_url": url_for("pages.uploaded_photo", upload_id=upload_id)}
 
 
 def _search_options() -> tuple[int, int | None, Filters]:

@@ -47,6 +47,8 @@ def _filter_parameters() -> list[dict]:
 
 PRODUCT_ID = {"name": "product_id", "in": "path", "required": True, "schema": {"type": "string"},
               "description": f"Product id ({ID_PATTERN})"}
+UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"},
+             "description": "The upload_id a photo search returned (in query.upload_id)"}
 K = _query("k", {"type": "integer", "minimum": 1, "maximum": 100, "default": 12}, "Number of results.")
 EF_RUNTIME = _query("ef_runtime", {"type": "integer", "minimum": 1, "maximum": 4096},
                     "HNSW candidate list size for this query (recall vs speed); ignored by a FLAT index. "
@@ -126,7 +128,8 @@ SCHEMAS = {
             "k": {"type": "integer"},
             "filters": {"type": "object"},
             "took_ms": {"type": "number", "description": "Server time for the search, embedding included."},
-            "query": {"type": "object", "description": "What was searched: the product (similar), q or image."},
+            "query": {"type": "object", "description": "What was searched: {by, product} for similar, {q} for "
+                      "text, {upload_id, image_url} for a photo (GET /api/search/image/{upload_id} repeats it)."},
             "ef_runtime": {"type": ["integer", "null"], "description": "EF_RUNTIME used (null for FLAT)."},
             "metric": {"type": ["string", "null"]},
         },
@@ -186,6 +189,12 @@ def openapi_document() -> dict:
                 "responses": {"200": {"description": "The photo", "content": {"image/*": {}}}, "404": NOT_FOUND,
                               "503": UNAVAILABLE},
             }},
+            "/uploads/{upload_id}": {"get": {
+                "summary": "A preview of a photo searched with (kept for a day)",
+                "parameters": [UPLOAD_ID],
+                "responses": {"200": {"description": "JPEG preview", "content": {"image/jpeg": {}}},
+                              "404": _error("Unknown or expired upload"), "503": UNAVAILABLE},
+            }},
             "/api/openapi.json": {"get": {"summary": "This document",
                                           "responses": {"200": {"description": "OpenAPI 3 document",
                                                                 "content": {"application/json": {}}}}}},
@@ -244,6 +253,10 @@ def openapi_document() -> dict:
                     }}},
                 },
             }},
+            "/api/search/image/{upload_id}": {"get": _search_operation(
+                "The same photo search again (uploads are kept for a day): a photo search as a link",
+                [UPLOAD_ID], {"404": _error("Unknown or expired upload")},
+            )},
         },
         "components": {"schemas": SCHEMAS},
     }

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import redis
-from flask import Blueprint, render_template, send_file
+from flask import Blueprint, Response, render_template, send_file
 
 from app.errors import ApiError
 from app.services import services
@@ -19,8 +19,7 @@ IMAGE_MAX_AGE_SECONDS = 300
 
 @blueprint.get("/")
 def home():
-    finder = services()
-    return render_template("index.html", page=finder.search.browse(offset=0, limit=48))
+    return render_template("index.html")
 
 
 @blueprint.get("/health")
@@ -32,6 +31,14 @@ def health():
     except (redis.ConnectionError, redis.TimeoutError) as error:
         return {"status": "unavailable", "error": {"code": "redis_unavailable", "message": str(error)}}, 503
     return {"status": "ok", "products": products}
+
+
+@blueprint.get("/uploads/<upload_id>")
+def uploaded_photo(upload_id: str):
+    preview = services().uploads.preview(upload_id)
+    if preview is None:
+        raise ApiError(404, "upload_not_found", "this photo is no longer stored (uploads are kept for a day)")
+    return Response(preview, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @blueprint.get("/images/<product_id>")

@@ -12,6 +12,7 @@ from finder.embeddings import Embedder
 from finder.redis_server import connect
 from finder.search import Search
 from finder.store import ProductStore
+from finder.uploads import UploadStore
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Services:
     client: redis.Redis
     store: ProductStore
     search: Search
+    uploads: UploadStore
     embedder: Embedder
 
     @classmethod
@@ -33,6 +35,7 @@ class Services:
             client=client,
             store=store,
             search=Search(client, store, settings),
+            uploads=UploadStore(client),
             embedder=Embedder.from_settings(settings),
         )
 

@@ -84,20 +84,18 @@ def _choice(variable: str, raw: str, allowed: tuple[str, ...]) -> str:
 
 
 def _integer(variable: str, raw: str, low: int, high: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{variable}={raw!r} is not an integer; allowed values: {low}..{high}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{variable}={raw!r} is out of range; allowed values: {low}..{high}")
-    return value
+    return _bounded(variable, raw, low, high, int, "an integer")
 
 
 def _number(variable: str, raw: str, low: float, high: float) -> float:
+    return _bounded(variable, raw, low, high, float, "a number")
+
+
+def _bounded(variable: str, raw: str, low, high, convert, kind: str):
     try:
-        value = float(raw)
+        value = convert(raw)
     except ValueError:
-        raise ConfigError(f"{variable}={raw!r} is not a number; allowed values: {low}..{high}") from None
+        raise ConfigError(f"{variable}={raw!r} is not {kind}; allowed values: {low}..{high}") from None
     if not low <= value <= high:
         raise ConfigError(f"{variable}={raw!r} is out of range; allowed values: {low}..{high}")
     return value

@@ -241,9 +241,10 @@ class Embedder:
         return cls(settings.text_model, settings.image_model, settings.model_cache_dir)
 
     def warm_up(self) -> None:
-        """Load both models now (and export the ONNX file if needed) rather than on first use."""
-        self._text()
-        self._image()
+        """Load both models now (and export the ONNX file if needed) and run each once: the first
+        inference of a fresh model is several times slower than the next ones."""
+        self.embed_texts(["warm up"])
+        self.embed_images([Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), "white")])
 
     @property
     def text_dim(self) -> int:

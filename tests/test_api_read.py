@@ -113,7 +113,8 @@ def test_unknown_api_routes_are_json_404s(http):
     assert response.json["error"]["code"] == "not_found"
 
 
-def test_home_page_lists_products(http, loaded_sample):
+def test_home_page_serves_the_finder(http):
     response = http.get("/")
-    assert response.status_code == 200
-    assert f"{loaded_sample.loaded} products".encode() in response.data
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert b'src="/static/app.js"' in response.data and b'id="search-input"' in response.data
+    assert http.get("/static/app.js").status_code == 200  # what renders the grid (tests/test_browser.py)

@@ -167,6 +167,24 @@ def test_photo_search_finds_the_photographed_product_first(http):
     assert len(results) == 5
 
 
+def test_a_photo_search_can_be_repeated_by_its_upload_id(http):
+    first = http.post("/api/search/image?k=5&gender=Men", data={"image": (io.BytesIO(photo_bytes("70042")), "a.jpg")}).json
+    upload_id = first["query"]["upload_id"]
+    again = http.get(f"/api/search/image/{upload_id}?k=5&gender=Men").json
+    assert [r["product"]["id"] for r in again["results"]] == [r["product"]["id"] for r in first["results"]]
+    preview = http.get(first["query"]["image_url"])
+    assert preview.status_code == 200 and preview.mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(preview.data)).size == (224, 224)
+    same_photo = http.post("/api/search/image", data={"image": (io.BytesIO(photo_bytes("70042")), "b.jpg")}).json
+    assert same_photo["query"]["upload_id"] == upload_id  # one stored upload per distinct photo
+
+
+def test_an_unknown_upload_is_a_404_json_error(http):
+    for path in ("/api/search/image/0123456789abcdef0123", "/uploads/0123456789abcdef0123", "/uploads/..%2Fx"):
+        response = http.get(path)
+        assert response.status_code == 404 and response.json["error"]["code"] in ("upload_not_found", "not_found")
+
+
 def test_photo_search_accepts_png_with_transparency_and_applies_filters(http):
     image = Image.open(io.BytesIO(photo_bytes("70042"))).convert("RGBA")
     buffer = io.BytesIO()

@@ -1,0 +1,292 @@
+"""The product finder page in real headless Chromium, against the app on a real Redis.
+
+Skipped, with the reason in the test summary, where Chromium is not installed
+(Debian: apt install chromium). Screenshots of the main views go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from tests.support import ARTIFACTS, SAMPLE_CATALOG, settings_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists() and not shutil.which("chromium"),
+                       reason="Chromium not installed (apt install chromium): browser tests skipped"),
+]
+
+
+def serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def live_url(app):
+    server = serve(app)
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def console_errors():
+    return []
+
+
+@pytest.fixture
+def page(browser, console_errors):
+    """A fresh page; the test fails if the page logs a console error or throws that the test
+    did not expect (and remove from console_errors)."""
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+    assert console_errors == [], f"console errors: {console_errors}"
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def cards(page):
+    return page.locator("#grid .card")
+
+
+def wait_for_results(page):
+    page.wait_for_function("document.querySelector('#grid').getAttribute('aria-busy') === 'false'")
+
+
+def card_metas(page) -> list[str]:
+    return page.locator("#grid .card .card-meta").all_inner_texts()
+
+
+def test_home_shows_a_grid_of_products_and_the_catalog_status(page, live_url, loaded_sample):
+    page.goto(live_url)
+    wait_for_results(page)
+    assert cards(page).count() == 24
+    first = cards(page).first
+    assert first.locator(".card-name").inner_text()
+    assert first.locator("img").get_attribute("alt") == first.locator(".card-name").inner_text()
+    assert first.locator("img").get_attribute("loading") == "lazy"
+    assert page.locator("#status").inner_text() == f"{loaded_sample.loaded} products"
+    page.wait_for_function("document.querySelector('#footer').textContent.includes('index')")
+    assert page.locator("#footer").inner_text() == f"{loaded_sample.loaded} products · HNSW index · COSINE distance"
+    page.wait_for_function("document.querySelectorAll('#facets details').length === 6")
+    screenshot(page, "home")
+
+
+def test_load_more_appends_the_next_page(page, live_url):
+    page.goto(live_url)
+    wait_for_results(page)
+    page.get_by_role("button", name="Load more").click()
+    page.wait_for_function("document.querySelectorAll('#grid .card').length === 48")
+    names = page.locator("#grid .card .card-name").all_inner_texts()
+    ids = page.locator("#grid .card [data-by=text]").evaluate_all("buttons => buttons.map(b => b.dataset.id)")
+    assert len(set(ids)) == 48 and len(names) == 48
+
+
+def test_by_text_and_by_image_show_similar_products_with_the_query_pinned(page, live_url):
+    page.goto(live_url)
+    wait_for_results(page)
+    first_name = cards(page).first.locator(".card-name").inner_text()
+    cards(page).first.get_by_role("button", name="By Text").click()
+    page.wait_for_url(re.compile(r"similar=\w+&by=text"))
+    wait_for_results(page)
+    query = page.locator("#query .query-card")
+    assert query.locator(".card-name").inner_text() == first_name
+    assert query.get_by_role("button", name="By Text").get_attribute("aria-pressed") == "true"
+    assert cards(page).count() == 12
+    assert all(re.fullmatch(r"Similarity \d\.\d\d", text) for text in page.locator("#grid .card-score").all_inner_texts())
+    assert re.search(rf"12 results similar to “{re.escape(first_name)}” by text · [\d.]+ ms", page.locator("#status").inner_text())
+    screenshot(page, "similar-by-text")
+
+    next_name = cards(page).nth(2).locator(".card-name").inner_text()
+    cards(page).nth(2).get_by_role("button", name="By Image").click()
+    page.wait_for_url(re.compile(r"by=image"))
+    page.wait_for_function(
+        "name => document.querySelector('#query .card-name').textContent === name", arg=next_name
+    )
+    wait_for_results(page)
+    assert cards(page).count() == 12
+    assert next_name not in page.locator("#grid .card-name").all_inner_texts()
+    screenshot(page, "similar-by-image")
+    page.go_back()
+    page.wait_for_function(
+        "name => document.querySelector('#query .card-name').textContent === name", arg=first_name
+    )
+
+
+def test_gender_and_category_filters_restrict_browse_and_similar_results(page, live_url):
+    page.goto(live_url)
+    wait_for_results(page)
+    page.locator("#facets details", has_text="Gender").get_by_label(re.compile("^Women")).check()
+    page.wait_for_url(re.compile(r"gender=Women"))
+    wait_for_results(page)
+    page.locator("#facets details", has_text="Category").get_by_label(re.compile("^Footwear")).check()
+    page.wait_for_url(re.compile(r"gender=Women&category=Footwear"))
+    wait_for_results(page)
+    metas = card_metas(page)
+    assert metas and all(meta.startswith("Women · Footwear") for meta in metas)
+    chips = page.locator("#chips .chip").evaluate_all("chips => chips.map(chip => chip.getAttribute('aria-label'))")
+    assert chips == ["Remove filter Gender: Women", "Remove filter Category: Footwear"]
+    screenshot(page, "filtered-browse")
+
+    cards(page).first.get_by_role("button", name="By Image").click()
+    page.wait_for_url(re.compile(r"by=image.*gender=Women&category=Footwear"))
+    wait_for_results(page)
+    metas = card_metas(page)
+    assert metas and all(meta.startswith("Women · Footwear") for meta in metas)
+
+    page.get_by_role("button", name="Remove filter Category: Footwear").click()
+    page.wait_for_url(lambda url: "category=" not in url and "gender=Women" in url)
+    wait_for_results(page)
+    assert all(meta.startswith("Women") for meta in card_metas(page))
+    chips = page.locator("#chips .chip").evaluate_all("chips => chips.map(chip => chip.getAttribute('aria-label'))")
+    assert chips == ["Remove filter Gender: Women"]
+    page.wait_for_function("!document.querySelector('#facets').textContent.includes('Category (1)')")
+
+
+def test_a_reload_keeps_the_filters_and_the_view(page, live_url):
+    page.goto(f"{live_url}/?gender=Men&article_type=Watches")
+    wait_for_results(page)
+    before = card_metas(page)
+    page.reload()
+    wait_for_results(page)
+    assert card_metas(page) == before
+    assert before and all(meta.startswith("Men · Accessories · Watches") for meta in before)
+    page.wait_for_function("document.querySelectorAll('#facets input:checked').length === 2")
+    assert page.locator("#facets details", has_text="Gender").get_by_label(re.compile("^Men")).is_checked()
+
+
+def test_the_search_box_searches_as_you_type_and_on_enter(page, live_url):
+    page.goto(live_url)
+    wait_for_results(page)
+    page.get_by_label("Search products").press_sequentially("black floral dress", delay=30)
+    page.wait_for_url(re.compile(r"q=black\+floral\+dress"))
+    wait_for_results(page)
+    top = cards(page).first.locator(".card-meta").inner_text()
+    assert "Dresses" in top and "Black" in top
+    assert "for “black floral dress”" in page.locator("#status").inner_text()
+    screenshot(page, "text-search")
+
+    box = page.get_by_label("Search products")
+    box.fill("leather watch")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"q=leather\+watch"))
+    wait_for_results(page)
+    assert sum("Watches" in meta for meta in card_metas(page)) >= 8
+
+
+def test_photo_search_shows_the_photo_and_similar_products_and_has_a_link(page, live_url):
+    page.goto(f"{live_url}/?category=Accessories")
+    wait_for_results(page)
+    photo = SAMPLE_CATALOG / "images" / "70001.jpg"  # sunglasses
+    page.locator("#photo-input").set_input_files(str(photo))
+    page.wait_for_url(re.compile(r"photo=\w+&category=Accessories"))
+    wait_for_results(page)
+    assert page.locator("#query figure img").get_attribute("alt") == "The photo you searched with"
+    page.wait_for_function("document.querySelector('#query figure img').naturalWidth > 0")
+    assert "similar to your photo" in page.locator("#status").inner_text()
+    assert all("Accessories" in meta for meta in card_metas(page))
+    assert "Sunglasses" in card_metas(page)[0]
+    screenshot(page, "photo-search")
+    before = card_metas(page)
+    page.reload()
+    wait_for_results(page)
+    assert card_metas(page) == before
+
+
+def test_a_bad_upload_shows_a_readable_message(page, live_url, tmp_path, console_errors):
+    page.goto(live_url)
+    wait_for_results(page)
+    fake = tmp_path / "holiday.jpg"
+    fake.write_bytes(b"this is not really a photo")
+    page.locator("#photo-input").set_input_files(str(fake))
+    message = page.locator("#message")
+    message.wait_for(state="visible")
+    assert "Could not search with “holiday.jpg”: not an image" in message.inner_text()
+    assert cards(page).count() == 24  # the products shown before stay, and so does their status
+    assert page.locator("#status").inner_text().endswith("products")
+    screenshot(page, "bad-upload")
+    assert [error for error in console_errors if "415" in error]  # the browser logs the refused upload
+    console_errors.clear()
+
+
+def test_no_results_explains_and_offers_to_remove_the_filters(page, live_url):
+    page.goto(f"{live_url}/?gender=Boys&article_type=Heels")
+    wait_for_results(page)
+    assert cards(page).count() == 0
+    assert "No products match these filters." in page.locator("#message").inner_text()
+    screenshot(page, "no-results")
+    page.get_by_role("button", name="Remove all filters").click()
+    wait_for_results(page)
+    page.wait_for_function("document.querySelectorAll('#grid .card').length === 24")
+
+
+def test_keyboard_alone_reaches_and_uses_the_card_buttons(page, live_url):
+    page.goto(live_url)
+    wait_for_results(page)
+    button = cards(page).first.get_by_role("button", name="By Image")
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"by=image"))
+    wait_for_results(page)
+    assert cards(page).count() == 12
+
+
+def test_redis_down_shows_a_message_not_a_blank_page(browser, fresh_redis, loaded_sample):
+    app = create_app(settings_for(fresh_redis.url, redis_timeout=0.5))
+    server = serve(app)
+    fresh_redis.stop()
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_port}/")
+        message = page.locator("#message")
+        message.wait_for(state="visible")
+        assert "The product database is unavailable right now" in message.inner_text()
+        assert page.get_by_role("button", name="Try again").is_visible()
+        page.wait_for_function("document.querySelector('#footer').textContent.includes('unavailable')")
+        screenshot(page, "redis-down")
+    finally:
+        context.close()
+        server.shutdown()
+
+
+def test_small_screens_put_the_filters_behind_a_button(page, live_url):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_url)
+    wait_for_results(page)
+    assert not page.locator("#filters").is_visible()
+    toggle = page.locator("#filters-toggle")
+    toggle.click()
+    assert page.locator("#filters").is_visible() and toggle.get_attribute("aria-expanded") == "true"
+    boxes = cards(page).evaluate_all("cards => cards.slice(0, 2).map(card => card.getBoundingClientRect().width)")
+    assert all(width < 195 for width in boxes)  # two columns on a phone
+    screenshot(page, "mobile-filters")
