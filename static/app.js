@@ -133,6 +133,8 @@ function freshRequest(previous) {
 
 function refresh() {
   ui.searchInput.value = current.view.mode === "search" ? current.view.q : "";
+  ui.back.hidden = current.view.mode === "browse";
+  document.title = pageTitle(current.view);
   renderChips();
   loadFacets();
   loadView();
@@ -224,6 +226,11 @@ function showResults(body) {
   ui.more.textContent = "Show more";
   ui.more.hidden = results.length < current.k || current.k >= K_MAX;
   if (!results.length) showEmpty();
+}
+
+function pageTitle(view) {
+  const titles = { search: `“${view.q}”`, similar: `Similar by ${view.by}`, photo: "Photo search" };
+  return view.mode in titles ? `${titles[view.mode]} · Product Finder` : "Product Finder";
 }
 
 function showQueryProduct(product, by) {
@@ -486,6 +493,8 @@ async function searchByPhoto(file) {
     current = { filters: current.filters, view: { mode: "photo", upload: body.query.upload_id }, k: K_DEFAULT };
     history.pushState(null, "", stateUrl(current));
     ui.searchInput.value = "";
+    ui.back.hidden = false;
+    document.title = pageTitle(current.view);
     showResults(body);
   } catch (error) {
     if (error.name !== "AbortError") {
@@ -520,7 +529,7 @@ function start() {
     searchForm: $("search-form"), searchInput: $("search-input"), photoButton: $("photo-button"),
     photoInput: $("photo-input"), facets: $("facets"), clearFilters: $("clear-filters"), chips: $("chips"),
     status: $("status"), message: $("message"), query: $("query"), grid: $("grid"), more: $("more"),
-    results: $("results"), footer: $("footer"), dropOverlay: $("drop-overlay"), filters: $("filters"),
+    results: $("results"), footer: $("footer"), back: $("back"), dropOverlay: $("drop-overlay"), filters: $("filters"),
     filtersToggle: $("filters-toggle"), cardTemplate: $("card-template"),
   });
 
@@ -547,6 +556,7 @@ function start() {
   ui.grid.addEventListener("click", onCardButton);
   ui.query.addEventListener("click", onCardButton);
   ui.more.addEventListener("click", loadMore);
+  ui.back.addEventListener("click", () => navigate(browseState()));
   ui.clearFilters.addEventListener("click", () => navigate(withFilters({})));
   ui.filtersToggle.addEventListener("click", () => {
     const open = ui.filters.classList.toggle("open");

@@ -140,6 +140,11 @@ def test_by_text_and_by_image_show_similar_products_with_the_query_pinned(page, 
     page.wait_for_function(
         "name => document.querySelector('#query .card-name').textContent === name", arg=first_name
     )
+    assert page.title() == "Similar by text · Product Finder"
+    page.get_by_role("button", name="← All products").click()
+    page.wait_for_url(lambda url: "similar=" not in url)
+    page.wait_for_function("document.querySelectorAll('#grid .card').length === 24")
+    assert page.locator("#query").is_hidden()
 
 
 def test_gender_and_category_filters_restrict_browse_and_similar_results(page, live_url):
