@@ -6,7 +6,7 @@ import atexit
 
 from flask import Flask
 
-from app import api, cli, errors, pages
+from app import api, api_writes, cli, errors, pages
 from app.services import Services
 from finder.config import PROJECT_ROOT, Settings
 from finder.redis_server import resolve_redis
@@ -30,5 +30,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(api_writes.blueprint)
     cli.register(app)
     return app

@@ -70,6 +70,38 @@ NOT_FOUND = _error("Unknown product")
 UNAVAILABLE = _error("Redis is unreachable")
 
 
+WRITE_ERRORS = {
+    "400": _error("Invalid product fields, JSON or image data (the message names the problem)"),
+    "401": _error("Missing or wrong API key"),
+    "403": _error("Writes are disabled: the server has no API_KEY"),
+    "409": _error("The id exists (create) or a concurrent write won (nothing was written)"),
+    "413": _error("Payload over MAX_UPLOAD_MB or image with too many pixels"),
+    "415": _error("Not an image, or a body that is neither multipart/form-data nor JSON"),
+    "503": UNAVAILABLE,
+}
+
+
+def _product_body(image_required: bool) -> dict:
+    fields = {"$ref": "#/components/schemas/ProductFields"}
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {
+                "type": "object",
+                "required": ["product", *(["image"] if image_required else [])],
+                "properties": {"product": {"type": "string", "description": "The product fields as a JSON object"},
+                               "image": {"type": "string", "format": "binary"}},
+            }},
+            "application/json": {"schema": {
+                "type": "object",
+                "required": ["product", *(["image"] if image_required else [])],
+                "additionalProperties": False,
+                "properties": {"product": fields, "image": {"type": "string", "contentEncoding": "base64"}},
+            }},
+        },
+    }
+
+
 def _search_operation(summary: str, extra_parameters: list[dict], extra_responses: dict | None = None) -> dict:
     return {
         "summary": summary,
@@ -95,6 +127,21 @@ SCHEMAS = {
             **{name: {"type": ["string", "null"]} for name in ("color", "season", "usage")},
             "year": {"type": ["integer", "null"]},
             "image_url": {"type": "string"},
+        },
+    },
+    "ProductFields": {
+        "type": "object",
+        "description": "A product as a client writes it (the server stores the photo and sets image_url). "
+                       "On PUT the id comes from the URL and may be left out.",
+        "required": ["id", "name", "gender", "category", "sub_category", "article_type"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "pattern": ID_PATTERN},
+            "name": {"type": "string", "minLength": 1, "maxLength": 300},
+            **{name: {"type": "string", "minLength": 1, "maxLength": 100}
+               for name in ("gender", "category", "sub_category", "article_type")},
+            **{name: {"type": ["string", "null"], "maxLength": 100} for name in ("color", "season", "usage")},
+            "year": {"type": ["integer", "null"], "minimum": 1900, "maximum": 2100},
         },
     },
     "ProductPage": {
@@ -201,26 +248,52 @@ def openapi_document() -> dict:
             "/api/index": {"get": {"summary": "The live search index: algorithm, metric, parameters, size",
                                    "responses": {"200": _ok("IndexInfo"), "404": _error("No index yet"),
                                                  "503": UNAVAILABLE}}},
-            "/api/products": {"get": {
-                "summary": "Browse products, optionally filtered",
-                "parameters": [
-                    _query("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}, "Page number."),
-                    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 24},
-                           "Products per page."),
-                    *_filter_parameters(),
-                ],
-                "responses": {"200": _ok("ProductPage"), "400": BAD_REQUEST, "503": UNAVAILABLE},
-            }},
+            "/api/products": {
+                "get": {
+                    "summary": "Browse products, optionally filtered",
+                    "parameters": [
+                        _query("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+                               "Page number."),
+                        _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 24},
+                               "Products per page."),
+                        *_filter_parameters(),
+                    ],
+                    "responses": {"200": _ok("ProductPage"), "400": BAD_REQUEST, "503": UNAVAILABLE},
+                },
+                "post": {
+                    "summary": "Create a product; searchable as soon as the response is sent",
+                    "security": [{"apiKey": []}],
+                    "requestBody": _product_body(image_required=True),
+                    "responses": {"201": _ok("Product", "Created (Location: the product's URL)"), **WRITE_ERRORS},
+                },
+            },
             "/api/facets": {"get": {
                 "summary": "Filter values with product counts, for menus",
                 "parameters": _filter_parameters(),
                 "responses": {"200": _ok("Facets"), "400": BAD_REQUEST, "503": UNAVAILABLE},
             }},
-            "/api/products/{product_id}": {"get": {
-                "summary": "One product",
-                "parameters": [PRODUCT_ID],
-                "responses": {"200": _ok("Product"), "404": NOT_FOUND, "503": UNAVAILABLE},
-            }},
+            "/api/products/{product_id}": {
+                "get": {
+                    "summary": "One product",
+                    "parameters": [PRODUCT_ID],
+                    "responses": {"200": _ok("Product"), "404": NOT_FOUND, "503": UNAVAILABLE},
+                },
+                "put": {
+                    "summary": "Replace a product (re-embeds only what changed; without an image the photo stays)",
+                    "security": [{"apiKey": []}],
+                    "parameters": [PRODUCT_ID],
+                    "requestBody": _product_body(image_required=False),
+                    "responses": {"200": _ok("Product"), **WRITE_ERRORS, "404": NOT_FOUND},
+                },
+                "delete": {
+                    "summary": "Delete a product: its metadata, vectors and uploaded photo",
+                    "security": [{"apiKey": []}],
+                    "parameters": [PRODUCT_ID],
+                    "responses": {"204": {"description": "Deleted"}, "401": WRITE_ERRORS["401"],
+                                  "403": WRITE_ERRORS["403"], "404": NOT_FOUND, "409": WRITE_ERRORS["409"],
+                                  "503": UNAVAILABLE},
+                },
+            },
             "/api/products/{product_id}/vectors": {"get": {
                 "summary": "The product's stored text and image vectors",
                 "parameters": [PRODUCT_ID],
@@ -258,5 +331,9 @@ def openapi_document() -> dict:
                 [UPLOAD_ID], {"404": _error("Unknown or expired upload")},
             )},
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                           "description": "The API_KEY the server was started with"}},
+        },
     }

@@ -9,10 +9,12 @@ from flask import current_app
 
 from finder.config import Settings
 from finder.embeddings import Embedder
+from finder.product_images import ProductImages
 from finder.redis_server import connect
 from finder.search import Search
 from finder.store import ProductStore
 from finder.uploads import UploadStore
+from finder.writes import ProductWriter
 
 
 @dataclass(frozen=True)
@@ -24,11 +26,13 @@ class Services:
     search: Search
     uploads: UploadStore
     embedder: Embedder
+    writer: ProductWriter
 
     @classmethod
     def create(cls, settings: Settings, redis_url: str) -> "Services":
         client = connect(redis_url, settings.redis_timeout)
         store = ProductStore(client)
+        embedder = Embedder.from_settings(settings)
         return cls(
             settings=settings,
             redis_url=redis_url,
@@ -36,7 +40,8 @@ class Services:
             store=store,
             search=Search(client, store, settings),
             uploads=UploadStore(client),
-            embedder=Embedder.from_settings(settings),
+            embedder=embedder,
+            writer=ProductWriter(store, embedder, ProductImages(settings.product_images_dir), settings),
         )
 
 

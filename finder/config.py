@@ -7,7 +7,7 @@ project reads os.environ for configuration.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -44,16 +44,17 @@ class Settings:
     web_workers: int = 2
     web_threads: int = 4
     max_upload_mb: float = 10.0
+    api_key: str | None = field(default=None, repr=False)  # never printed with the settings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
         values = {}
-        for field in fields(cls):
-            variable = field.name.upper()
+        for setting in fields(cls):
+            variable = setting.name.upper()
             raw = env.get(variable, "").strip()
             if raw:
-                values[field.name] = _parse(variable, raw)
+                values[setting.name] = _parse(variable, raw)
         return cls(**values)
 
     def with_overrides(self, **changes) -> "Settings":
@@ -74,6 +75,11 @@ class Settings:
     @property
     def model_cache_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def product_images_dir(self) -> Path:
+        """Photos of products written through the API."""
+        return self.data_dir / "images"
 
 
 def _choice(variable: str, raw: str, allowed: tuple[str, ...]) -> str:
@@ -99,6 +105,12 @@ def _bounded(variable: str, raw: str, low, high, convert, kind: str):
     if not low <= value <= high:
         raise ConfigError(f"{variable}={raw!r} is out of range; allowed values: {low}..{high}")
     return value
+
+
+def _secret(variable: str, raw: str, min_length: int) -> str:
+    if len(raw) < min_length:
+        raise ConfigError(f"{variable} is too short; allowed values: at least {min_length} characters")
+    return raw
 
 
 def _redis_url(variable: str, raw: str) -> str:
@@ -146,6 +158,7 @@ _PARSERS = {
     "WEB_WORKERS": lambda v, raw: _integer(v, raw, 1, 64),
     "WEB_THREADS": lambda v, raw: _integer(v, raw, 1, 256),
     "MAX_UPLOAD_MB": lambda v, raw: _number(v, raw, 0.1, 100.0),
+    "API_KEY": lambda v, raw: _secret(v, raw, min_length=16),
 }
 
 

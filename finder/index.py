@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import redis
 from redis.commands.search.field import Field as RedisField
@@ -46,14 +47,15 @@ class IndexInfo:
         return next(iter(self.vector_fields.values())).metric
 
 
-def create_index(client: redis.Redis, schema: IndexSchema, alias: str = INDEX_ALIAS) -> None:
-    """Create the physical index and point the alias at it (the alias must not exist yet)."""
+def create_index(client: redis.Redis, schema: IndexSchema, alias: str | None = INDEX_ALIAS) -> None:
+    """Create the physical index and point the alias (which must not exist yet) at it."""
     index = client.ft(schema.index.name)
     index.create_index(
         [_unnormalised(field) for field in schema.redis_fields],
         definition=IndexDefinition(prefix=[schema.index.prefix], index_type=IndexType.HASH),
     )
-    index.aliasadd(alias)
+    if alias:
+        index.aliasadd(alias)
 
 
 def _unnormalised(field: RedisField) -> RedisField:
@@ -63,10 +65,6 @@ def _unnormalised(field: RedisField) -> RedisField:
     if isinstance(field, RedisTagField) and "SORTABLE" in field.args_suffix and "UNF" not in field.args_suffix:
         field.args_suffix.insert(field.args_suffix.index("SORTABLE") + 1, "UNF")
     return field
-
-
-def switch_alias(client: redis.Redis, schema: IndexSchema, alias: str = INDEX_ALIAS) -> None:
-    client.ft(schema.index.name).aliasupdate(alias)
 
 
 def drop_index(client: redis.Redis, name: str, delete_documents: bool = False) -> None:
@@ -106,13 +104,17 @@ def describe_index(client: redis.Redis, name: str = INDEX_ALIAS) -> IndexInfo | 
     )
 
 
-def wait_until_indexed(client: redis.Redis, name: str, timeout: float = 3600.0) -> IndexInfo:
+def wait_until_indexed(
+    client: redis.Redis, name: str, timeout: float = 3600.0, on_progress: Callable[[float], None] | None = None
+) -> IndexInfo:
     """Block until a (new) index has scanned every existing document."""
     deadline = time.monotonic() + timeout
     while True:
         info = describe_index(client, name)
         if info is None:
             raise RuntimeError(f"index {name} disappeared while it was being built")
+        if on_progress:
+            on_progress(info.percent_indexed)
         if not info.indexing and info.percent_indexed >= 1.0:
             return info
         if time.monotonic() > deadline:
@@ -173,3 +175,26 @@ def settings_mismatches(info: IndexInfo, settings: Settings) -> list[str]:
                 f"configured {settings.hnsw_m}/{settings.hnsw_ef_construction}"
             )
     return found
+
+
+def rebuild_index(
+    client: redis.Redis, settings: Settings, on_progress: Callable[[float], None] | None = None
+) -> tuple[IndexInfo, IndexInfo]:
+    """Re-index without downtime: build a new index from the settings beside the live one, over
+    the same stored products (nothing is re-embedded), switch the alias when it has indexed every
+    product, then drop the old index. Searches use the old index until the switch and the new
+    one after it; writes meanwhile reach both. Returns (old, new)."""
+    old = describe_index(client)
+    if old is None:
+        raise RuntimeError("there is no index to rebuild: load a catalog first")
+    dims = {name: field.dims for name, field in old.vector_fields.items()}
+    schema = build_schema(settings, dims[TEXT_VECTOR], dims[IMAGE_VECTOR])
+    create_index(client, schema, alias=None)
+    try:
+        new = wait_until_indexed(client, schema.index.name, on_progress=on_progress)
+        client.ft(schema.index.name).aliasupdate(INDEX_ALIAS)
+    except BaseException:
+        drop_index(client, schema.index.name)  # an unfinished index must not linger
+        raise
+    drop_index(client, old.name)
+    return old, new

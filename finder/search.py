@@ -134,7 +134,8 @@ class Search:
         return max(requested or self.settings.hnsw_ef_runtime, k)
 
     def index_info(self, refresh: bool = False) -> IndexInfo | None:
-        """The live index, cached briefly: queries must know its algorithm (FLAT rejects EF_RUNTIME)."""
+        """The live index, cached briefly: queries must know its algorithm (FLAT rejects EF_RUNTIME).
+        No index is never cached: the first write or load creates one, searchable at once."""
         if refresh or self._index_info is None or time.monotonic() - self._index_info_at > INDEX_INFO_TTL_SECONDS:
             self._index_info = describe_index(self.client, self.index_name)
             self._index_info_at = time.monotonic()

@@ -7,8 +7,9 @@ products are one JSON.MGET, never one round trip per product.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import redis
@@ -50,21 +51,16 @@ class ProductStore:
         """Store products atomically: all of them or none (one MULTI/EXEC)."""
         pipe = self.client.pipeline(transaction=True)
         for write in writes:
-            product = write.product
-            pipe.json().set(product.key(), "$", product.to_document())
-            hash_key = search_key(product.id)
-            fields = _search_fields(product)
-            fields[TEXT_FINGERPRINT] = write.text_fingerprint
-            fields[IMAGE_FINGERPRINT] = write.image_fingerprint
-            if write.text_vector is not None:
-                fields[TEXT_VECTOR] = _vector_bytes(write.text_vector)
-            if write.image_vector is not None:
-                fields[IMAGE_VECTOR] = _vector_bytes(write.image_vector)
-            pipe.hset(hash_key, mapping=fields)
-            cleared = [name for name in FILTER_FIELDS if name not in fields]
-            if cleared:  # an optional attribute that was removed must not stay filterable
-                pipe.hdel(hash_key, *cleared)
+            _queue_write(pipe, write)
         pipe.execute()
+
+    @contextmanager
+    def watching(self, product_id: str) -> Iterator["WatchedProduct"]:
+        """Read-check-write one product with optimistic locking: the commit fails with
+        redis.WatchError if anyone wrote the product since `watching` began."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.watch(Product.key_for(product_id), search_key(product_id))
+            yield WatchedProduct(pipe, product_id)
 
     def delete(self, product_id: str) -> bool:
         """Remove a product's document and vectors together. False if it did not exist."""
@@ -134,6 +130,50 @@ class ProductStore:
             if batch:
                 removed += self.client.unlink(*batch)
         return removed
+
+
+class WatchedProduct:
+    """One product under WATCH (see ProductStore.watching)."""
+
+    def __init__(self, pipe: redis.client.Pipeline, product_id: str):
+        self._pipe = pipe
+        self.product_id = product_id
+
+    def state(self) -> StoredState:
+        document = self._pipe.json().get(Product.key_for(self.product_id))
+        text_fp, image_fp = self._pipe.hmget(search_key(self.product_id), [TEXT_FINGERPRINT, IMAGE_FINGERPRINT])
+        return StoredState(
+            document=document,
+            text_fingerprint=text_fp.decode() if text_fp else None,
+            image_fingerprint=image_fp.decode() if image_fp else None,
+        )
+
+    def commit(self, write: ProductWrite) -> None:
+        self._pipe.multi()
+        _queue_write(self._pipe, write)
+        self._pipe.execute()
+
+    def delete(self) -> None:
+        self._pipe.multi()
+        self._pipe.delete(Product.key_for(self.product_id), search_key(self.product_id))
+        self._pipe.execute()
+
+
+def _queue_write(pipe: redis.client.Pipeline, write: ProductWrite) -> None:
+    product = write.product
+    pipe.json().set(product.key(), "$", product.to_document())
+    hash_key = search_key(product.id)
+    fields = _search_fields(product)
+    fields[TEXT_FINGERPRINT] = write.text_fingerprint
+    fields[IMAGE_FINGERPRINT] = write.image_fingerprint
+    if write.text_vector is not None:
+        fields[TEXT_VECTOR] = _vector_bytes(write.text_vector)
+    if write.image_vector is not None:
+        fields[IMAGE_VECTOR] = _vector_bytes(write.image_vector)
+    pipe.hset(hash_key, mapping=fields)
+    cleared = [name for name in FILTER_FIELDS if name not in fields]
+    if cleared:  # an optional attribute that was removed must not stay filterable
+        pipe.hdel(hash_key, *cleared)
 
 
 def _search_fields(product: Product) -> dict[str, str | int]:

@@ -1,14 +1,28 @@
-"""Command line: python -m indexer load PATH [--limit N] [--recreate] [--algorithm A] [--metric M]."""
+"""Command line:
+    python -m indexer load PATH [--limit N] [--recreate] [--algorithm A] [--metric M] [--quiet]
+    python -m indexer reindex [--algorithm A] [--metric M]
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+
+import redis
 
 from finder.config import ALGORITHMS, METRICS, ConfigError, Settings
 from finder.embeddings import Embedder, ModelError
-from finder.index import describe_index, dimension_mismatches, drop_index, ensure_index, settings_mismatches
+from finder.index import (
+    describe_index,
+    dimension_mismatches,
+    drop_index,
+    ensure_index,
+    rebuild_index,
+    settings_mismatches,
+)
 from finder.redis_server import RedisUnavailable, check_modules, connect, resolve_redis
+from finder.schema import INDEX_ALIAS
 from finder.store import ProductStore
 from indexer.catalog import CatalogError
 from indexer.loader import load_catalog
@@ -30,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.command(args, settings, client)
     except (CatalogError, RedisUnavailable, ModelError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        print(f"\nerror: lost the connection to Redis ({error}). Every product reported as loaded is "
+              "stored; run the same command again to resume.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted: every product written so far is complete; run the same command to resume",
@@ -70,6 +88,24 @@ def load(args, settings: Settings, client) -> int:
     return 0
 
 
+def reindex(args, settings: Settings, client) -> int:
+    started = time.perf_counter()
+
+    def progress(fraction: float) -> None:
+        if not args.quiet:
+            print(f"\rindexing stored products: {fraction:.0%}", end="", file=sys.stderr, flush=True)
+
+    try:
+        old, new = rebuild_index(client, settings, on_progress=progress)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"\n{INDEX_ALIAS} now uses {new.name} ({new.algorithm} {new.metric}, {new.documents} products); "
+          f"dropped {old.name} ({old.algorithm} {old.metric}). {time.perf_counter() - started:.1f} s, "
+          "searches answered throughout.")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m indexer", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -88,6 +124,18 @@ def _parser() -> argparse.ArgumentParser:
                               help="distance metric for a new index (default: DISTANCE_METRIC)")
     load_command.add_argument("--quiet", action="store_true", help="no progress bar")
     load_command.set_defaults(command=load)
+    reindex_command = commands.add_parser(
+        "reindex", help="rebuild the index with other settings, without downtime and without re-embedding",
+        description="Build a new index (algorithm, metric and HNSW_M / HNSW_EF_CONSTRUCTION from the options "
+        "and environment) beside the live one, over the stored vectors, and switch to it when it is complete. "
+        "Searches keep answering throughout. Changing an embedding model needs `load --recreate` instead.",
+    )
+    reindex_command.add_argument("--algorithm", type=str.upper, choices=ALGORITHMS,
+                                 help="vector index algorithm (default: INDEX_ALGORITHM)")
+    reindex_command.add_argument("--metric", type=str.upper, choices=METRICS,
+                                 help="distance metric (default: DISTANCE_METRIC)")
+    reindex_command.add_argument("--quiet", action="store_true", help="no progress output")
+    reindex_command.set_defaults(command=reindex)
     return parser
 
 

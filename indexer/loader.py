@@ -1,7 +1,6 @@
 """Bulk loading: embed a catalog and write it to Redis, fast, safely and repeatably.
 
-Idempotent by construction: each stored product keeps fingerprints of what its vectors were
-computed from (model + embedded text, model + image bytes). A product whose document and
+Idempotent by construction (see finder/writes.py): a product whose document and vector
 fingerprints are unchanged is skipped without embedding; one whose name changed gets a new text
 vector and keeps its image vector. Products are written in batches, each batch one MULTI/EXEC,
 so an interrupted load leaves only whole products behind and the next run resumes after them.
@@ -12,12 +11,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from tqdm import tqdm
 
-from finder.embeddings import Embedder, ImageError, decode_images
-from finder.store import ProductStore, ProductWrite
+from finder.embeddings import Embedder
+from finder.store import ProductStore
+from finder.writes import PendingWrite, embed_writes, pending_write
 from indexer.catalog import CatalogRow, RowProblem, read_catalog
 
 BATCH_SIZE = 64
@@ -39,16 +39,6 @@ class LoadReport:
         )
 
 
-@dataclass(frozen=True)
-class _PlannedWrite:
-    row: CatalogRow
-    text: str
-    text_fingerprint: str
-    image_fingerprint: str
-    embed_text: bool
-    embed_image: bool
-
-
 def load_catalog(
     folder: Path,
     store: ProductStore,
@@ -57,74 +47,49 @@ def load_catalog(
     limit: int | None = None,
     batch_size: int = BATCH_SIZE,
     show_progress: bool = True,
+    on_written: Callable[[list[str]], None] | None = None,
 ) -> LoadReport:
+    """Load a catalog folder. `on_written` receives the ids of each batch once Redis has
+    acknowledged it (on the embedded server, once it is on disk: appendfsync always)."""
     started = time.perf_counter()
     rows, problems = read_catalog(folder, limit)
     report = LoadReport(rows=len(rows) + len(problems), failed=problems)
-    planned = _plan(rows, store, embedder, report)
-    with tqdm(total=len(planned), unit=" products", desc="Embedding", disable=not show_progress or not planned) as progress:
-        for batch in _chunks(planned, batch_size):
-            report.loaded += _write_batch(batch, store, embedder, report)
+    line_of = {row.product.id: row.line for row in rows}
+    pending = _pending_writes(rows, store, embedder, report)
+    with tqdm(total=len(pending), unit=" products", desc="Embedding", disable=not show_progress or not pending) as progress:
+        for batch in _chunks(pending, batch_size):
+            writes, unreadable = embed_writes(batch, embedder)
+            report.failed += [
+                RowProblem(line_of[write.product.id], write.product.id, f"unreadable image: {error}")
+                for write, error in unreadable
+            ]
+            store.save(writes)
+            report.loaded += len(writes)
             progress.update(len(batch))
+            if on_written:
+                on_written([write.product.id for write in writes])
     report.failed.sort(key=lambda problem: problem.line)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _plan(rows: list[CatalogRow], store: ProductStore, embedder: Embedder, report: LoadReport) -> list[_PlannedWrite]:
-    """Decide per product what must be embedded; unchanged products need nothing."""
+def _pending_writes(rows: list[CatalogRow], store: ProductStore, embedder: Embedder, report: LoadReport) -> list[PendingWrite]:
+    """What each product needs written and embedded; unchanged products need nothing."""
     stored = store.stored_state(row.product.id for row in rows)
-    planned = []
+    pending = []
     for row in rows:
         try:
             image_bytes = row.image_path.read_bytes()
         except OSError as error:
             report.failed.append(RowProblem(row.line, row.product.id, f"cannot read image: {error.strerror}"))
             continue
-        text = row.product.embedding_text()
-        text_fingerprint = embedder.text_fingerprint(text)
-        image_fingerprint = embedder.image_fingerprint(image_bytes)
-        state = stored[row.product.id]
-        embed_text = state.text_fingerprint != text_fingerprint
-        embed_image = state.image_fingerprint != image_fingerprint
-        if not embed_text and not embed_image and state.document == row.product.to_document():
+        fingerprint = embedder.image_fingerprint(image_bytes)
+        write = pending_write(row.product, row.image_path, fingerprint, stored[row.product.id], embedder)
+        if write is None:
             report.skipped += 1
-            continue
-        planned.append(_PlannedWrite(row, text, text_fingerprint, image_fingerprint, embed_text, embed_image))
-    return planned
-
-
-def _write_batch(
-    batch: Sequence[_PlannedWrite], store: ProductStore, embedder: Embedder, report: LoadReport
-) -> int:
-    """Embed what a batch needs and store it in one transaction; returns products written."""
-    needs_image = [plan for plan in batch if plan.embed_image]
-    decoded = decode_images([plan.row.image_path for plan in needs_image])
-    images = {}
-    for plan, image in zip(needs_image, decoded):
-        if isinstance(image, ImageError):
-            report.failed.append(RowProblem(plan.row.line, plan.row.product.id, f"unreadable image: {image}"))
         else:
-            images[plan.row.product.id] = image
-    batch = [plan for plan in batch if not plan.embed_image or plan.row.product.id in images]
-    image_vectors = dict(zip(images, embedder.embed_images(list(images.values()))))
-    needs_text = [plan for plan in batch if plan.embed_text]
-    text_vectors = dict(
-        zip((plan.row.product.id for plan in needs_text), embedder.embed_texts([plan.text for plan in needs_text]))
-    )
-    store.save(
-        [
-            ProductWrite(
-                product=plan.row.product,
-                text_fingerprint=plan.text_fingerprint,
-                image_fingerprint=plan.image_fingerprint,
-                text_vector=text_vectors.get(plan.row.product.id),
-                image_vector=image_vectors.get(plan.row.product.id),
-            )
-            for plan in batch
-        ]
-    )
-    return len(batch)
+            pending.append(write)
+    return pending
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:

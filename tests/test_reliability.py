@@ -1,0 +1,231 @@
+"""Failure scenarios: Redis down or hung, Redis killed mid-load, re-index under load, concurrency."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import redis
+
+from app import create_app
+from finder.config import PROJECT_ROOT
+from finder.index import describe_index, rebuild_index
+from finder.products import Product
+from finder.redis_server import EmbeddedRedis, connect
+from finder.schema import search_key
+from finder.store import ProductStore
+from indexer.loader import load_catalog
+from finder.embeddings import Embedder
+from finder.index import ensure_index
+from tests.support import SAMPLE_CATALOG, load_into, settings_for
+
+API_KEY = "reliability-key-0123456789"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+TIMEOUT = 0.5  # REDIS_TIMEOUT for these apps: a command gives up after 2 x TIMEOUT at most
+
+
+@pytest.fixture(scope="module")
+def small_catalog(tmp_path_factory):
+    """A server of this module's own with the first 120 sample products."""
+    folder = tmp_path_factory.mktemp("reliability")
+    with EmbeddedRedis(folder / "redis") as server:
+        settings = settings_for(server.url, api_key=API_KEY, data_dir=folder, redis_timeout=TIMEOUT)
+        load_into(settings, SAMPLE_CATALOG, limit=120)
+        yield server, settings
+
+
+def timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def product_form(product_id: str, name: str) -> dict:
+    fields = {"id": product_id, "name": name, "gender": "Men", "category": "Apparel", "sub_category": "Topwear",
+              "article_type": "Tshirts", "color": "Blue"}
+    photo = (SAMPLE_CATALOG / "images" / "70009.jpg").read_bytes()
+    return {"product": json.dumps(fields), "image": (io.BytesIO(photo), "photo.jpg")}
+
+
+def test_redis_down_gives_503_fast_and_the_app_recovers_when_it_returns(tmp_path):
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    settings = settings_for(server.url, api_key=API_KEY, data_dir=tmp_path, redis_timeout=TIMEOUT)
+    load_into(settings, SAMPLE_CATALOG, limit=10)
+    http = create_app(settings).test_client()
+    assert http.get("/health").json["status"] == "ok"
+    server.stop()
+    for call in (lambda: http.get("/health"), lambda: http.get("/api/products"),
+                 lambda: http.get("/api/search?q=shirt"), lambda: http.get("/api/products/70001/similar"),
+                 lambda: http.post("/api/products", headers=AUTH, data=product_form("down-1", "Down Tee"))):
+        response, seconds = timed(call)
+        assert response.status_code == 503, response.json
+        assert response.json["error"]["code"] == "redis_unavailable"
+        assert seconds < 2 * TIMEOUT + 1
+    server.start()  # same port and data directory, as a restarted service would be
+    try:
+        assert http.get("/health").json == {"status": "ok", "products": 10}
+        assert http.post("/api/products", headers=AUTH, data=product_form("back-1", "Back Tee")).status_code == 201
+    finally:
+        server.stop()
+
+
+def test_a_hung_redis_gives_503_within_the_timeout_and_no_hung_workers(small_catalog):
+    server, settings = small_catalog
+    http = create_app(settings).test_client()
+    os.kill(server.pid, signal.SIGSTOP)  # accepts connections, answers nothing
+    try:
+        for call in (lambda: http.get("/api/products"), lambda: http.get("/health")):
+            response, seconds = timed(call)
+            assert response.status_code == 503
+            assert seconds < 2 * TIMEOUT + 1
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+    assert http.get("/health").status_code == 200
+
+
+def test_killing_redis_mid_load_loses_nothing_reported_and_the_load_resumes(tmp_path):
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    settings = settings_for(server.url, data_dir=tmp_path)
+    client = connect(server.url)
+    embedder = Embedder.from_settings(settings)
+    ensure_index(client, settings, embedder.text_dim, embedder.image_dim)
+    reported: list[str] = []
+
+    def written(ids):
+        reported.extend(ids)
+        if len(reported) >= 128:
+            os.kill(server.pid, signal.SIGKILL)  # right after Redis acknowledged the batch
+
+    with pytest.raises(redis.ConnectionError):
+        load_catalog(SAMPLE_CATALOG, ProductStore(client), embedder, batch_size=64, show_progress=False,
+                     on_written=written)
+    assert len(reported) == 128
+    server.pid = None
+    server.start()
+    try:
+        client = connect(server.url)
+        store = ProductStore(client)
+        assert None not in store.get_many(reported)
+        assert all(client.exists(search_key(product_id)) for product_id in reported)
+        assert describe_index(client).documents >= 128
+        resumed = load_catalog(SAMPLE_CATALOG, store, embedder, show_progress=False)
+        total = resumed.rows
+        assert resumed.skipped >= 128 and resumed.loaded == total - resumed.skipped and not resumed.failed
+        assert len(client.keys(Product.key_for("*"))) == len(client.keys(search_key("*"))) == total
+        assert describe_index(client).documents == total
+    finally:
+        server.stop()
+
+
+def test_reindexing_switches_the_index_while_searches_keep_answering(small_catalog):
+    server, settings = small_catalog
+    app = create_app(settings)
+    client = connect(server.url)
+    failures, answered = [], [0]
+    stop = threading.Event()
+
+    def search_continuously(path):
+        http = app.test_client()
+        while not stop.is_set():
+            response = http.get(path)
+            body = response.json
+            if response.status_code != 200 or not (body.get("results") or body.get("products")):
+                failures.append((path, response.status_code, body))
+            answered[0] += 1
+
+    paths = ["/api/search?q=blue shirt&k=5", "/api/products/70001/similar?by=image&k=5",
+             "/api/products?gender=Men", "/api/search?q=watch&gender=Women&k=5"]
+    threads = [threading.Thread(target=search_continuously, args=(path,)) for path in paths]
+    for thread in threads:
+        thread.start()
+    try:
+        old, flat = rebuild_index(client, settings.with_overrides(index_algorithm="FLAT", distance_metric="IP"))
+        time.sleep(0.5)
+        _, hnsw = rebuild_index(client, settings.with_overrides(index_algorithm="HNSW", distance_metric="COSINE"))
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert answered[0] > 20
+    assert (old.algorithm, flat.algorithm, flat.metric, hnsw.algorithm) == ("HNSW", "FLAT", "IP", "HNSW")
+    assert describe_index(client).name == hnsw.name and hnsw.documents == old.documents
+    assert {name.decode() for name in client.execute_command("FT._LIST")} == {hnsw.name}  # old ones dropped
+
+
+def test_the_reindex_command(small_catalog):
+    server, _ = small_catalog
+    env = {**os.environ, "REDIS_URL": server.url, "INDEX_ALGORITHM": "HNSW", "HNSW_M": "24"}
+    result = subprocess.run([sys.executable, "-m", "indexer", "reindex", "--metric", "L2", "--quiet"], env=env,
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "finder:products now uses" in result.stdout and "searches answered throughout" in result.stdout
+    info = describe_index(connect(server.url))
+    assert (info.algorithm, info.metric, info.vector_fields["text_vector"].hnsw_m) == ("HNSW", "L2", 24)
+
+
+def test_concurrent_writes_and_searches_end_in_exactly_the_written_state(small_catalog):
+    server, settings = small_catalog
+    app = create_app(settings)
+    errors = []
+    expected: dict[str, str | None] = {}  # product id -> final name (None: deleted)
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(worker: int):
+        http = app.test_client()
+        for number in range(6):
+            product_id = f"conc-{worker}-{number}"
+            steps = [("create", f"Worker {worker} Tee {number}")]
+            if number % 2 == 0:
+                steps.append(("rename", f"Worker {worker} Renamed Tee {number}"))
+            if number % 3 == 0:
+                steps.append(("delete", None))
+            for action, name in steps:
+                if action == "create":
+                    response = http.post("/api/products", headers=AUTH, data=product_form(product_id, name))
+                elif action == "rename":
+                    fields = json.loads(product_form(product_id, name)["product"])
+                    response = http.put(f"/api/products/{product_id}", headers=AUTH, json={"product": fields})
+                else:
+                    response = http.delete(f"/api/products/{product_id}", headers=AUTH)
+                if response.status_code >= 300:
+                    errors.append((action, product_id, response.status_code, response.json))
+            with lock:
+                expected[product_id] = name
+
+    def reader():
+        http = app.test_client()
+        while not stop.is_set():
+            for path in ("/api/search?q=worker tee&k=20", "/api/products?per_page=50", "/api/facets"):
+                response = http.get(path)
+                if response.status_code != 200:
+                    errors.append((path, response.status_code, response.json))
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    writers = [threading.Thread(target=writer, args=(worker,)) for worker in range(3)]
+    for thread in readers + writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    stop.set()
+    for thread in readers:
+        thread.join()
+    assert errors == []
+    client = connect(server.url)
+    store = ProductStore(client)
+    for product_id, name in expected.items():
+        stored = store.get(product_id)
+        assert (stored.name if stored else None) == name, product_id
+    found = {r["product"]["id"] for r in app.test_client().get("/api/search?q=worker tee&k=100").json["results"]}
+    assert {pid for pid, name in expected.items() if name} <= found
+    assert not {pid for pid, name in expected.items() if name is None} & found
+    assert describe_index(client).documents == len(client.keys(Product.key_for("*")))
