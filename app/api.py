@@ -21,6 +21,7 @@ blueprint = Blueprint("api", __name__, url_prefix="/api")
 
 DEFAULT_PER_PAGE = 24
 MAX_PER_PAGE = 100
+MAX_BROWSE_DEPTH = 1_000_000  # RediSearch's MAXSEARCHRESULTS: no page may end beyond it
 DEFAULT_K = 12
 MAX_K = 100
 MAX_QUERY_LENGTH = 500
@@ -65,8 +66,11 @@ def index_info():
 def list_products():
     check_known(request.args, ("page", "per_page", *FILTER_PARAMS))
     filters = filters_from(request.args)
-    page = int_param(request.args, "page", 1, 1, 1_000_000)
+    page = int_param(request.args, "page", 1, 1, MAX_BROWSE_DEPTH)
     per_page = int_param(request.args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    if page * per_page > MAX_BROWSE_DEPTH:
+        raise ApiError(400, "invalid_parameter", f"page {page} of {per_page} goes beyond the first "
+                       f"{MAX_BROWSE_DEPTH:,} products, the most browsing can reach: narrow it with filters")
     result = services().search.browse(offset=(page - 1) * per_page, limit=per_page, filters=filters)
     return {
         "total": result.total,

@@ -71,7 +71,8 @@ def _attempt(write):
 def _product_request(photo_required: bool) -> tuple[dict, bytes | None]:
     """The product fields and photo bytes of a multipart or JSON request."""
     if request.mimetype == "multipart/form-data":
-        unknown = sorted(set(request.form) - {"product"} | set(request.files) - {"image"})
+        names = {name or "" for name in [*request.form, *request.files]}  # a part may have no name at all
+        unknown = sorted(names - {"product", "image"})
         if unknown:
             raise ApiError(400, "invalid_product", f"unknown form field {', '.join(map(repr, unknown))}; "
                            "send 'product' (JSON) and 'image' (file)")

@@ -86,12 +86,14 @@ def _product_body(image_required: bool) -> dict:
     return {
         "required": True,
         "content": {
-            "multipart/form-data": {"schema": {
-                "type": "object",
-                "required": ["product", *(["image"] if image_required else [])],
-                "properties": {"product": {"type": "string", "description": "The product fields as a JSON object"},
-                               "image": {"type": "string", "format": "binary"}},
-            }},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["product", *(["image"] if image_required else [])],
+                    "properties": {"product": fields, "image": {"type": "string", "format": "binary"}},
+                },
+                "encoding": {"product": {"contentType": "application/json"}},
+            },
             "application/json": {"schema": {
                 "type": "object",
                 "required": ["product", *(["image"] if image_required else [])],

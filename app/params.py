@@ -43,7 +43,10 @@ def filters_from(args: MultiDict) -> Filters:
     year_max = int_param(args, "year_max", None, *YEAR_RANGE)
     if year_min is not None and year_max is not None and year_min > year_max:
         raise ApiError(400, "invalid_parameter", f"year_min ({year_min}) must not be greater than year_max ({year_max})")
-    return Filters(tags=tags, year_min=year_min, year_max=year_max)
+    try:
+        return Filters(tags=tags, year_min=year_min, year_max=year_max)
+    except ValueError as error:
+        raise ApiError(400, "invalid_parameter", f"{', '.join(tags)}: {error}") from None
 
 
 def int_param(args: MultiDict, name: str, default: int | None, low: int, high: int) -> int | None:

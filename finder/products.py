@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Optional
 
-from pydantic import ConfigDict, StringConstraints, ValidationError
+from pydantic import AfterValidator, ConfigDict, StringConstraints, ValidationError
 from redis_om import Field, JsonModel
 from redis_om.model.model import RedisModel
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _plain_text(value: str) -> str:
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters")  # RediSearch cannot match them
+    return value
+
+
+def _one_tag(value: str) -> str:
+    if "|" in value:
+        raise ValueError("must not contain '|' (it separates tags in the search index)")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text)]
+Label = Annotated[
+    PlainText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_one_tag)
+]
 
 # Attributes a shopper filters on. Each is a TAG field of the search index (see schema.py),
 # a query parameter of the API and a facet menu of the UI, under this same name.
@@ -27,7 +46,7 @@ class Product(JsonModel, index=True):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: str = Field(primary_key=True, pattern=ID_PATTERN)
-    name: str = Field(min_length=1, max_length=300)
+    name: PlainText = Field(min_length=1, max_length=300)
     gender: Label
     category: Label
     sub_category: Label

@@ -14,17 +14,18 @@ import numpy as np
 from redis.commands.search.query import Query
 from redisvl.query import VectorQuery
 
-from finder.products import CATEGORICAL_FIELDS
+from finder.products import CATEGORICAL_FIELDS, CONTROL_CHARACTERS
 
 DIALECT = 2
 DISTANCE_FIELD = VectorQuery.DISTANCE_ID
 FACET_LIMIT = 1000  # values per facet; the largest real catalogs have ~150 article types
 
-# Every ASCII character that is not a letter, digit or underscore: query syntax (braces, |, @, quotes, ...)
-# and the separators the tag parser would split on (space, tab, newline). Escaped, each is taken
-# literally, so a filter value can never end its tag clause or add a clause of its own.
+# Every ASCII character that is not a letter or digit: query syntax (braces, |, @, quotes, ...)
+# and the separators the tag parser would split on (space, tab, newline), even "_" (a lone "_" is
+# a syntax error, found by tests/test_fuzz.py). Escaped, each is taken literally, so a filter
+# value can never end its tag clause or add a clause of its own.
 # Non-ASCII characters are never syntax and must stay unescaped to match.
-_TAG_SPECIAL = re.compile(r"([\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f])")
+_TAG_SPECIAL = re.compile(r"([\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f])")
 
 
 def escape_tag_value(value: str) -> str:
@@ -47,8 +48,12 @@ class Filters:
         unknown = set(self.tags) - set(CATEGORICAL_FIELDS)
         if unknown:
             raise ValueError(f"not filterable: {', '.join(sorted(unknown))}")
-        if any(not values or any(not value for value in values) for values in self.tags.values()):
+        values = [value for values in self.tags.values() for value in values]
+        if any(not values for values in self.tags.values()) or not all(values):
             raise ValueError("filter values must not be empty")  # an empty tag clause would match everything
+        if any(CONTROL_CHARACTERS.search(value) for value in values):
+            # No stored value has them (products refuse them), and RediSearch cannot match them.
+            raise ValueError("filter values must not contain control characters")
 
     def expression(self, without: str | None = None) -> str:
         """The RediSearch filter, `*` when nothing is filtered. `without` leaves one attribute

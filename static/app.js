@@ -199,8 +199,7 @@ function showPage(body, { append }) {
   }
   ui.grid.append(...body.products.map((product) => productCard(product)));
   shownProducts += body.products.length;
-  const count = body.total.toLocaleString();
-  ui.status.textContent = hasFilters() ? `${count} matching products` : `${count} products`;
+  ui.status.textContent = countOf(body.total, hasFilters() ? "matching product" : "product");
   ui.more.textContent = "Load more";
   ui.more.hidden = shownProducts >= body.total;
   if (!body.total) showEmpty();
@@ -211,7 +210,7 @@ function showResults(body) {
   const { view } = current;
   const results = body.results;
   ui.grid.replaceChildren(...results.map((result) => productCard(result.product, { score: result.score })));
-  const count = `${results.length} ${results.length === 1 ? "result" : "results"}`;
+  const count = countOf(results.length, "result");
   const time = `${body.took_ms.toLocaleString(undefined, { maximumFractionDigits: 1 })} ms`;
   if (view.mode === "similar") {
     showQueryProduct(body.query.product, view.by);
@@ -226,6 +225,10 @@ function showResults(body) {
   ui.more.textContent = "Show more";
   ui.more.hidden = results.length < current.k || current.k >= K_MAX;
   if (!results.length) showEmpty();
+}
+
+function countOf(number, noun) {
+  return `${number.toLocaleString()} ${noun}${number === 1 ? "" : "s"}`;
 }
 
 function pageTitle(view) {
@@ -321,9 +324,11 @@ function showEmpty() {
   if (hasFilters()) {
     showMessage("empty", "No products match these filters.", { label: "Remove all filters", run: () => navigate(withFilters({})) });
   } else {
-    showMessage("empty", current.view.mode === "browse"
-      ? "The catalog is empty. Load one with: python -m indexer load PATH"
-      : "Nothing found.");
+    const emptyText = {
+      browse: "The catalog is empty. Load one with: python -m indexer load PATH",
+      similar: "There are no other products to compare with.",
+    };
+    showMessage("empty", emptyText[current.view.mode] || "Nothing found.");
   }
 }
 
@@ -510,7 +515,7 @@ async function searchByPhoto(file) {
 async function loadFooter() {
   try {
     const [health, index] = await Promise.all([api("/health"), api("/api/index").catch(() => null)]);
-    const parts = [`${health.products.toLocaleString()} products`];
+    const parts = [countOf(health.products, "product")];
     if (index) parts.push(`${index.algorithm} index`, `${index.metric} distance`);
     ui.footer.textContent = parts.join(" · ");
   } catch (error) {

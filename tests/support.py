@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from pathlib import Path
+
+from werkzeug.serving import make_server
 
 from finder.config import DEFAULT_CATALOG, PROJECT_ROOT, Settings
 from finder.embeddings import Embedder
@@ -28,3 +32,11 @@ def load_into(settings: Settings, catalog: Path, **options):
     embedder = Embedder.from_settings(settings)
     ensure_index(client, settings, embedder.text_dim, embedder.image_dim)
     return load_catalog(catalog, ProductStore(client), embedder, show_progress=False, **options)
+
+
+def serve_app(app):
+    """The app on a live loopback port, in a thread; call .shutdown() on the result to stop it."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in test output
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

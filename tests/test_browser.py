@@ -6,18 +6,20 @@ Skipped, with the reason in the test summary, where Chromium is not installed
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from app import create_app
-from tests.support import ARTIFACTS, SAMPLE_CATALOG, settings_for
+from finder.redis_server import EmbeddedRedis
+from tests.support import ARTIFACTS, SAMPLE_CATALOG, serve_app, settings_for
 
 CHROMIUM = Path("/usr/bin/chromium")
+XSS_KEY = "markup-test-key-0123456789"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = [
@@ -27,15 +29,9 @@ pytestmark = [
 ]
 
 
-def serve(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def live_url(app):
-    server = serve(app)
+    server = serve_app(app)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
 
@@ -267,7 +263,7 @@ def test_keyboard_alone_reaches_and_uses_the_card_buttons(page, live_url):
 
 def test_redis_down_shows_a_message_not_a_blank_page(browser, fresh_redis, loaded_sample):
     app = create_app(settings_for(fresh_redis.url, redis_timeout=0.5))
-    server = serve(app)
+    server = serve_app(app)
     fresh_redis.stop()
     context = browser.new_context()
     page = context.new_page()
@@ -295,3 +291,40 @@ def test_small_screens_put_the_filters_behind_a_button(page, live_url):
     boxes = cards(page).evaluate_all("cards => cards.slice(0, 2).map(card => card.getBoundingClientRect().width)")
     assert all(width < 195 for width in boxes)  # two columns on a phone
     screenshot(page, "mobile-filters")
+
+
+def test_markup_in_product_data_renders_as_text_and_never_runs(browser, tmp_path):
+    markup = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+    with EmbeddedRedis(tmp_path / "redis") as redis_server:
+        app = create_app(settings_for(redis_server.url, api_key=XSS_KEY, data_dir=tmp_path))
+        product = {"id": "xss-1", "name": markup, "gender": "Women", "category": "Accessories",
+                   "sub_category": "Scarves", "article_type": "Scarves", "color": "<b>Red</b>"}
+        photo = (SAMPLE_CATALOG / "images" / "70001.jpg").read_bytes()
+        created = app.test_client().post("/api/products", headers={"Authorization": f"Bearer {XSS_KEY}"},
+                                         data={"product": json.dumps(product), "image": (io.BytesIO(photo), "x.jpg")})
+        assert created.status_code == 201, created.json
+        server = serve_app(app)
+        context = browser.new_context()
+        page = context.new_page()
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        try:
+            base = f"http://127.0.0.1:{server.server_port}"
+            page.goto(f"{base}/?color=<b>Red</b>")
+            page.wait_for_function("document.querySelectorAll('#grid .card').length === 1")
+            assert cards(page).first.locator(".card-name").inner_text() == markup
+            assert "<b>Red</b>" in cards(page).first.locator(".card-meta").inner_text()
+            assert page.locator("#chips .chip").first.get_attribute("aria-label") == "Remove filter Colour: <b>Red</b>"
+            page.goto(f"{base}/?q={markup}")
+            page.wait_for_function("document.querySelector('#grid').getAttribute('aria-busy') === 'false'")
+            assert markup in page.locator("#status").inner_text()
+            page.goto(f"{base}/?similar=xss-1&by=text")
+            page.wait_for_function("document.querySelector('#query .card-name') !== null")
+            assert page.locator("#query .card-name").inner_text() == markup
+            screenshot(page, "markup-as-text")
+            assert page.evaluate("window.pwned") is None
+            assert page.locator("#grid img[src='x'], #query img[src='x']").count() == 0
+            assert dialogs == []
+        finally:
+            context.close()
+            server.shutdown()

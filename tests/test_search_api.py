@@ -73,7 +73,7 @@ def test_browse_returns_exactly_the_products_passing_the_filters(http, catalog, 
 
 @pytest.mark.parametrize(
     "value",
-    ["Men} | @gender:{Women", "*", '"', "Men|Women", "\\", "(Men)", "-Men", "@gender:{Men}", "Men\tWomen", "Mén 🙂"],
+    ["Men} | @gender:{Women", "*", '"', "Men|Women", "\\", "(Men)", "-Men", "@gender:{Men}", "Men Women", "Mén 🙂"],
 )
 def test_hostile_filter_values_match_nothing_and_break_nothing(http, value):
     for path, extra in [("/api/products", {}), ("/api/facets", {}), ("/api/products/70001/similar", {}),
@@ -243,6 +243,8 @@ def test_photo_search_rejects_decompression_bombs(http):
         ("/api/facets?page=2", "page"),
         ("/api/products/70001/similar?by=sound", "by"),
         ("/api/products?gender=%20", "gender"),
+        ("/api/products?page=999999", "page"),
+        ("/api/products?color=Red%00", "color"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_parameter(http, url, name):
