@@ -98,13 +98,16 @@ def read_catalog(folder: Path, limit: int | None = None) -> tuple[list[CatalogRo
 
 
 def _index_images(images_dir: Path) -> dict[str, Path]:
-    """Photo path by file stem; one directory listing instead of a stat per row."""
+    """Photo path by file stem; one directory listing instead of a stat per row. A link leading
+    out of the images folder does not count: the app serves stored paths, and must only ever
+    serve catalog photos."""
     if not images_dir.is_dir():
         return {}
+    root = images_dir.resolve()
     found: dict[str, Path] = {}
     for path in images_dir.iterdir():
-        if path.suffix.lower() in IMAGE_EXTENSIONS:
-            found.setdefault(path.stem, path)
+        if path.suffix.lower() in IMAGE_EXTENSIONS and path.resolve().parent == root:
+            found.setdefault(path.stem, path.resolve())
     return found
 
 

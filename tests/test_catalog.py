@@ -82,6 +82,15 @@ def test_every_broken_row_is_reported_with_its_line_and_reason(tmp_path):
     assert "gender" in reasons[9]
 
 
+def test_photos_linked_from_outside_the_images_folder_do_not_count(tmp_path):
+    outside = tmp_path / "secret.jpg"
+    outside.write_bytes(next((SAMPLE_CATALOG / "images").glob("*.jpg")).read_bytes())
+    catalog = make_catalog(tmp_path / "catalog", ["1,Men,Apparel,Topwear,Tshirts,Blue,Fall,2011,Casual,Linked Tee"])
+    (catalog / "images" / "1.jpg").symlink_to(outside)
+    rows, problems = read_catalog(catalog)
+    assert rows == [] and "image not found" in problems[0].reason
+
+
 def test_limit_reads_only_the_first_rows():
     rows, problems = read_catalog(SAMPLE_CATALOG, limit=5)
     assert len(rows) + len(problems) == 5
