@@ -62,14 +62,6 @@ class ProductStore:
             pipe.watch(Product.key_for(product_id), search_key(product_id))
             yield WatchedProduct(pipe, product_id)
 
-    def delete(self, product_id: str) -> bool:
-        """Remove a product's document and vectors together. False if it did not exist."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(Product.key_for(product_id))
-        pipe.delete(search_key(product_id))
-        removed_document, removed_vectors = pipe.execute()
-        return bool(removed_document or removed_vectors)
-
     def get(self, product_id: str) -> Product | None:
         return self.get_many([product_id])[0]
 
@@ -79,9 +71,6 @@ class ProductStore:
             return []
         documents = self.client.json().mget([Product.key_for(pid) for pid in product_ids], "$")
         return [Product.from_stored(found[0]) if found else None for found in documents]
-
-    def exists(self, product_id: str) -> bool:
-        return bool(self.client.exists(Product.key_for(product_id)))
 
     def vectors(self, product_id: str) -> dict[str, np.ndarray] | None:
         """The stored text and image vectors of a product, or None if it is unknown."""

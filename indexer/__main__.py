@@ -76,7 +76,8 @@ def load(args, settings: Settings, client) -> int:
     if differences:
         explicit = args.algorithm or args.metric
         print(f"{'error' if explicit else 'note'}: index {info.name}: {'; '.join(differences)}. "
-              "Rebuild it with --recreate (re-embeds everything).", file=sys.stderr)
+              "Rebuild it with `python -m indexer reindex` (keeps the vectors) or load with --recreate.",
+              file=sys.stderr)
         if explicit:
             return 1
     report = load_catalog(args.path, store, embedder, limit=args.limit, show_progress=not args.quiet)
@@ -118,11 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     load_command.add_argument("--limit", type=_positive, metavar="N", help="read only the first N rows")
     load_command.add_argument("--recreate", action="store_true",
                               help="drop the index and every stored product first, then load from scratch")
-    load_command.add_argument("--algorithm", type=str.upper, choices=ALGORITHMS,
-                              help="vector index algorithm for a new index (default: INDEX_ALGORITHM)")
-    load_command.add_argument("--metric", type=str.upper, choices=METRICS,
-                              help="distance metric for a new index (default: DISTANCE_METRIC)")
-    load_command.add_argument("--quiet", action="store_true", help="no progress bar")
+    _index_options(load_command, "for a new index")
     load_command.set_defaults(command=load)
     reindex_command = commands.add_parser(
         "reindex", help="rebuild the index with other settings, without downtime and without re-embedding",
@@ -130,13 +127,17 @@ def _parser() -> argparse.ArgumentParser:
         "and environment) beside the live one, over the stored vectors, and switch to it when it is complete. "
         "Searches keep answering throughout. Changing an embedding model needs `load --recreate` instead.",
     )
-    reindex_command.add_argument("--algorithm", type=str.upper, choices=ALGORITHMS,
-                                 help="vector index algorithm (default: INDEX_ALGORITHM)")
-    reindex_command.add_argument("--metric", type=str.upper, choices=METRICS,
-                                 help="distance metric (default: DISTANCE_METRIC)")
-    reindex_command.add_argument("--quiet", action="store_true", help="no progress output")
+    _index_options(reindex_command, "of the new index")
     reindex_command.set_defaults(command=reindex)
     return parser
+
+
+def _index_options(command: argparse.ArgumentParser, which: str) -> None:
+    command.add_argument("--algorithm", type=str.upper, choices=ALGORITHMS,
+                         help=f"vector index algorithm {which} (default: INDEX_ALGORITHM)")
+    command.add_argument("--metric", type=str.upper, choices=METRICS,
+                         help=f"distance metric {which} (default: DISTANCE_METRIC)")
+    command.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def _positive(value: str) -> int:
