@@ -223,6 +223,26 @@ def test_photo_search_shows_the_photo_and_similar_products_and_has_a_link(page, 
     assert card_metas(page) == before
 
 
+def test_dropping_a_photo_on_the_page_searches_with_it(page, live_url):
+    page.goto(live_url)
+    wait_for_results(page)
+    page.evaluate("""async () => {
+        const bytes = await (await fetch('/images/70042')).arrayBuffer();
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], 'dropped.jpg', {type: 'image/jpeg'}));
+        window.dispatchEvent(new DragEvent('dragenter', {dataTransfer: transfer}));
+        window.droppedTransfer = transfer;
+    }""")
+    assert page.locator("#drop-overlay").is_visible()
+    screenshot(page, "drop-overlay")
+    page.evaluate("window.dispatchEvent(new DragEvent('drop', {dataTransfer: window.droppedTransfer, cancelable: true}))")
+    page.wait_for_url(re.compile(r"photo=\w+"))
+    wait_for_results(page)
+    assert page.locator("#drop-overlay").is_hidden()
+    top = cards(page).first.get_by_role("button", name="By Text").get_attribute("data-id")
+    assert top == "70042"  # the dropped photo is that product's
+
+
 def test_a_bad_upload_shows_a_readable_message(page, live_url, tmp_path, console_errors):
     page.goto(live_url)
     wait_for_results(page)
