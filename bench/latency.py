@@ -1,0 +1,207 @@
+"""Single-client query latency of the real app over HTTP, against its floor.
+
+    .venv/bin/python -m bench.latency [--data-dir /tmp/bench-data] [--catalog PATH]
+                                      [--queries 500] [--photo-queries 200] [--k 12]
+
+The catalog (default ../shared/data/fashion-sample) is loaded once into the embedded Redis
+under --data-dir and reused. The app runs under gunicorn with its default workers and threads.
+Each kind of request is measured at three levels, one request at a time, same queries:
+
+- floor: the one RediSearch query alone through redis-py (FT.SEARCH with the vector already
+  known: KNN for searches, the filtered id query for browsing)
+- finder: the whole search in this process (finder.search.Search; embedding the query included)
+- app: the HTTP request to gunicorn (Flask, JSON, the same finder code)
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import sys
+import urllib.parse
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from bench.common import (
+    DEFAULT_DATA_DIR, FASHION_SAMPLE, AppServer, CpuMeter, Latency, Report, bench_command, gunicorn, markdown_table,
+    sample_context, sample_redis, time_each, wait_for_quiet_machine,
+)
+from bench.workload import sample_workload
+from finder.config import Settings
+from finder.embeddings import Embedder
+from finder.queries import Filters, browse_query, knn_query
+from finder.redis_server import connect
+from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, TEXT_VECTOR
+from finder.search import Search
+from finder.store import ProductStore
+
+SIMILAR_KINDS = ("similar by text", "similar by image")
+BROWSE_PAGE_SIZE = 24  # the API's default per_page
+
+
+class HttpClient:
+    """One keep-alive connection, like a browser tab; a non-200 answer stops the benchmark."""
+
+    def __init__(self, base_url: str):
+        parts = urllib.parse.urlsplit(base_url)
+        self._connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> bytes:
+        for attempt in range(2):
+            try:
+                self._connection.request(method, path, body=body, headers=headers or {})
+                response = self._connection.getresponse()
+                data = response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self._connection.close()  # the server closed an idle keep-alive connection
+                if attempt:
+                    raise
+        if response.status != 200:
+            raise RuntimeError(f"{method} {path} answered {response.status}: {data[:300]!r}")
+        return data
+
+
+def multipart_image(photo: bytes) -> tuple[bytes, dict]:
+    boundary = uuid.uuid4().hex
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"photo.jpg\"\r\n"
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode() + photo + f"\r\n--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def query_string(params: dict) -> str:
+    return urllib.parse.urlencode(params)
+
+
+def measure(app: AppServer, redis_url: str, data_dir: Path, queries: int, photo_queries: int,
+            k: int) -> dict[str, dict[str, Latency]]:
+    """Latency per kind of request and level (floor, finder, app) against a running app."""
+    settings = Settings(redis_url=redis_url, data_dir=data_dir)
+    client = connect(redis_url, timeout=30)
+    store = ProductStore(client)
+    search = Search(client, store, settings)
+    embedder = Embedder.from_settings(settings)
+    embedder.warm_up()
+    workload = sample_workload(client, queries)
+    index = client.ft(INDEX_ALIAS)
+    http = HttpClient(app.url)
+
+    def knn_floor(field: str, vector: np.ndarray, wanted: int):
+        ef_runtime = search.effective_ef_runtime(None, wanted)
+        query = knn_query(field, vector, wanted, ef_runtime=ef_runtime, hybrid_policy=settings.hybrid_policy)
+        return index.search(query, query_params=query.params)
+
+    # Everything a floor query needs is computed before the clock starts.
+    vectors = {pid: store.vectors(pid) for pid in workload.product_ids}
+    text_vectors = dict(zip(workload.texts, embedder.embed_texts(workload.texts), strict=True))
+    photo_ids = dict(zip(workload.photos, workload.product_ids, strict=True))
+    photos = {path: Path(path).read_bytes() for path in workload.photos[:photo_queries]}
+    uploads = {path: multipart_image(data) for path, data in photos.items()}
+    browse_queries = [query_string(params) for params in workload.browse_filters]
+    browse = {
+        query_string(params): Filters(tags={name: (value,) for name, value in params.items()})
+        for params in workload.browse_filters
+    }
+
+    def similar(field: str, by: str) -> tuple[list, dict[str, Callable]]:
+        return workload.product_ids, {
+            "floor": lambda pid: knn_floor(field, vectors[pid][field], k + 1),
+            "finder": lambda pid: search.similar(pid, field, k),
+            "app": lambda pid: http.request("GET", f"/api/products/{pid}/similar?by={by}&k={k}"),
+        }
+
+    requests = {
+        "similar by text": similar(TEXT_VECTOR, "text"),
+        "similar by image": similar(IMAGE_VECTOR, "image"),
+        "free-text search": (workload.texts, {
+            "floor": lambda text: knn_floor(TEXT_VECTOR, text_vectors[text], k),
+            "finder": lambda text: search.nearest(TEXT_VECTOR, embedder.embed_texts([text])[0], k),
+            "app": lambda text: http.request("GET", f"/api/search?{query_string({'q': text, 'k': k})}"),
+        }),
+        "photo search": (list(photos), {
+            "floor": lambda path: knn_floor(IMAGE_VECTOR, vectors[photo_ids[path]][IMAGE_VECTOR], k),
+            "finder": lambda path: search.nearest(IMAGE_VECTOR, embedder.embed_images([photos[path]])[0], k),
+            "app": lambda path: http.request("POST", f"/api/search/image?k={k}", *uploads[path]),
+        }),
+        "browse with filters": (browse_queries, {
+            "floor": lambda params: index.search(browse_query(0, BROWSE_PAGE_SIZE, browse[params])),
+            "finder": lambda params: search.browse(0, BROWSE_PAGE_SIZE, browse[params]),
+            "app": lambda params: http.request("GET", f"/api/products?{params}"),
+        }),
+    }
+    results = {}
+    for kind, (inputs, levels) in requests.items():
+        results[kind] = {level: Latency.of(time_each(call, inputs)) for level, call in levels.items()}
+        print(f"  {kind}: app p50 {results[kind]['app'].p50:.2f} ms", file=sys.stderr)
+    return results
+
+
+def report(results: dict[str, dict[str, Latency]], command: str, context: dict[str, str]) -> Report:
+    rows = []
+    for kind, levels in results.items():
+        floor, finder_level, app = levels["floor"], levels["finder"], levels["app"]
+        rows.append([
+            kind, app.count, floor.p50, floor.p99, finder_level.p50, finder_level.p99,
+            app.p50, app.p95, app.p99, app.p50 / floor.p50, app.p99 / floor.p99,
+        ])
+    table = markdown_table(
+        ["request", "queries", "floor p50", "floor p99", "finder p50", "finder p99",
+         "app p50", "app p95", "app p99", "app/floor p50", "app/floor p99"],
+        rows,
+    )
+    p50 = [results[kind]["app"].p50 for kind in SIMILAR_KINDS]
+    p99 = [results[kind]["app"].p99 for kind in SIMILAR_KINDS]
+    ratios = [results[kind]["app"].p50 / results[kind]["floor"].p50 for kind in SIMILAR_KINDS]
+    targets = markdown_table(
+        ["target", "measured", "met"],
+        [
+            ["similar p50 <= 5 ms", " / ".join(f"{value:.2f} ms" for value in p50), _yes(max(p50) <= 5)],
+            ["similar p99 <= 20 ms", " / ".join(f"{value:.2f} ms" for value in p99), _yes(max(p99) <= 20)],
+            ["similar app/floor p50 <= 2", " / ".join(f"{value:.2f}" for value in ratios), _yes(max(ratios) <= 2)],
+        ],
+    )
+    result = Report("latency", "Query latency, one client", command, context)
+    result.add("Milliseconds per request (floor: FT.SEARCH alone; finder: in process; app: HTTP)", table)
+    result.add("Targets (similar by text / by image)", targets)
+    result.data = {kind: {level: vars(value) for level, value in levels.items()} for kind, levels in results.items()}
+    return result
+
+
+def _yes(met: bool) -> str:
+    return "yes" if met else "**no**"
+
+
+def main(argv: list[str] | None = None) -> Report:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--catalog", type=Path, default=FASHION_SAMPLE)
+    parser.add_argument("--queries", type=int, default=500, help="queries per kind of request")
+    parser.add_argument("--photo-queries", type=int, default=200, help="photo searches (each embeds a photo)")
+    parser.add_argument("--k", type=int, default=12)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    with sample_redis(args.data_dir, args.catalog) as server:
+        settings = Settings()
+        context = {
+            **sample_context(connect(server.url), args.catalog),
+            "app": f"gunicorn {settings.web_workers} workers x {settings.web_threads} threads (the defaults), "
+                   f"one client with a keep-alive connection, k={args.k}",
+        }
+        with gunicorn(server.url, args.data_dir, settings.web_workers, settings.web_threads) as app:
+            wait_for_quiet_machine()
+            with CpuMeter() as cpu:
+                results = measure(app, server.url, args.data_dir, args.queries, args.photo_queries, args.k)
+        context["other load"] = f"{cpu.others_cores:.2f} cores used by other processes during the run (average)"
+    result = report(results, bench_command("bench.latency", argv), context)
+    print(result.markdown())
+    result.save()
+    return result
+
+
+if __name__ == "__main__":
+    main()
