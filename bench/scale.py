@@ -1,0 +1,386 @@
+"""Scale: synthetic catalogs with the real vector sizes, from 10k to 1M products.
+
+    .venv/bin/python -m bench.scale [--sizes 10000,100000,1000000] [--float16-sizes 100000]
+        [--queries 1000] [--flat-queries 100] [--ef 10,20,50,100,200,500,1000] [--catalog PATH]
+        [--headroom-gb 6] [--max-load-minutes 60]
+
+Each product is stored the way finder stores it (ProductStore's layout: a RedisJSON document
+plus a search hash with the filter fields, fingerprints and the two vectors), written in
+MULTI/EXEC batches of 500 into an embedded Redis in a temporary directory. Metadata is drawn
+from the catalog's rows (default ../shared/data/fashion-sample), so tags have the real
+distributions; vectors are random unit vectors, 384-d (text) and 1280-d (image), FLOAT32 or
+FLOAT16. Random vectors have no cluster structure, which makes them a hard case for HNSW: real
+embeddings are easier (compare bench.recall on the 8,000 real products).
+
+Per size and datatype: load time with the HNSW index live (indexing included), memory per
+product (used_memory delta / N, with the vector index's own share from FT.INFO), KNN latency
+(FT.SEARCH through redis-py, one client) and recall@10 against exact numpy search over the same
+vectors (the query product excluded), for HNSW at each EF_RUNTIME; then the HNSW index is
+dropped and a FLAT index built over the same hashes, with its latency and memory.
+
+Before each size the memory and load time are projected from the largest size measured so far;
+a size that would not fit (free memory minus --headroom-gb, or --max-load-minutes) is replaced
+by the largest round size that does, and the report says so. Redis runs with maxmemory set to
+the budget, so an error in the projection stops the run instead of the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import psutil
+import redis
+
+from bench.common import (
+    FASHION_SAMPLE, RESULTS_DIR, CpuMeter, Latency, Report, bench_command, cpu_seconds, machine, markdown_table,
+    pyplot, redis_versions, timed_answers, used_memory, wait_for_quiet_machine,
+)
+from bench.exact import ExactNeighbours
+from finder.config import Settings
+from finder.index import create_index, drop_index, wait_until_indexed
+from finder.products import Product
+from finder.queries import knn_query
+from finder.redis_server import EmbeddedRedis, connect
+from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, build_schema, product_id_from_search_key, search_key
+from finder.store import FILTER_FIELDS, IMAGE_FINGERPRINT, TEXT_FINGERPRINT
+from indexer.catalog import read_catalog
+
+DIMS = {TEXT_VECTOR: 384, IMAGE_VECTOR: 1280}
+NUMPY_TYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16}
+CHUNK = 1000  # products generated at once; vectors are a pure function of (seed, chunk, field)
+BATCH = 500  # products per MULTI/EXEC
+SEED = 11
+K = 10
+GB = 2**30
+
+
+@dataclass(frozen=True)
+class KnnPoint:
+    field: str
+    algorithm: str
+    ef_runtime: int | None
+    recall: float
+    latency: Latency
+
+
+@dataclass
+class SizeRun:
+    products: int
+    datatype: str
+    load_seconds: float = 0.0
+    load_redis_cores: float = 0.0  # CPU Redis used while loading (indexing runs on its main thread)
+    bytes_per_product_hnsw: float = 0.0
+    vector_index_bytes_per_product_hnsw: float = 0.0
+    flat_build_seconds: float = 0.0
+    bytes_per_product_flat: float = 0.0
+    knn: list[KnnPoint] = field(default_factory=list)
+
+    @property
+    def products_per_second(self) -> float:
+        return self.products / self.load_seconds
+
+
+class SyntheticCatalog:
+    """Products 0..n-1 with metadata drawn from real catalog rows and random unit vectors."""
+
+    def __init__(self, catalog: Path, seed: int = SEED):
+        rows, _ = read_catalog(catalog)
+        self.templates = [row.product.to_document() for row in rows]
+        self.seed = seed
+
+    def vectors(self, chunk: int, count: int, field_name: str) -> np.ndarray:
+        """The float32 unit vectors of one chunk, the same every time they are asked for."""
+        rng = np.random.default_rng([self.seed, chunk, DIMS[field_name]])
+        vectors = rng.standard_normal((count, DIMS[field_name]), dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def documents(self, chunk: int, count: int) -> list[dict]:
+        rng = np.random.default_rng([self.seed, chunk, 0])
+        picks = rng.integers(len(self.templates), size=count)
+        return [self.templates[pick] | {"id": product_id(chunk * CHUNK + i)} for i, pick in enumerate(picks)]
+
+    def chunks(self, products: int):
+        for chunk in range(math.ceil(products / CHUNK)):
+            yield chunk, min(CHUNK, products - chunk * CHUNK)
+
+
+def product_id(number: int) -> str:
+    return f"s{number}"
+
+
+def write_products(client: redis.Redis, catalog: SyntheticCatalog, products: int, datatype: str) -> None:
+    """ProductStore.save's layout and transactions, without building a pydantic model per product."""
+    fingerprint = "0" * 40
+    for chunk, count in catalog.chunks(products):
+        documents = catalog.documents(chunk, count)
+        text = catalog.vectors(chunk, count, TEXT_VECTOR).astype(NUMPY_TYPES[datatype])
+        image = catalog.vectors(chunk, count, IMAGE_VECTOR).astype(NUMPY_TYPES[datatype])
+        for start in range(0, count, BATCH):
+            pipe = client.pipeline(transaction=True)
+            for i in range(start, min(start + BATCH, count)):
+                document = documents[i]
+                pipe.json().set(Product.key_for(document["id"]), "$", document)
+                fields = {name: document[name] for name in FILTER_FIELDS if document.get(name) is not None}
+                fields |= {TEXT_FINGERPRINT: fingerprint, IMAGE_FINGERPRINT: fingerprint,
+                           TEXT_VECTOR: text[i].tobytes(), IMAGE_VECTOR: image[i].tobytes()}
+                pipe.hset(search_key(document["id"]), mapping=fields)
+            pipe.execute()
+
+
+def create_vector_index(client: redis.Redis, algorithm: str, datatype: str) -> str:
+    schema = build_schema(Settings(index_algorithm=algorithm), DIMS[TEXT_VECTOR], DIMS[IMAGE_VECTOR],
+                          name=f"scale:{algorithm.lower()}-{datatype.lower()}")
+    for name in DIMS:
+        schema.fields[name].attrs.datatype = datatype
+    create_index(client, schema, alias=None)  # queried by its name
+    return schema.index.name
+
+
+def vector_index_bytes(client: redis.Redis, index_name: str) -> float:
+    info = client.ft(index_name).info()
+    return float(info["vector_index_sz_mb"]) * 2**20
+
+
+def exact_neighbours(catalog: SyntheticCatalog, products: int, query_numbers: np.ndarray) -> dict:
+    """Per field: the float32 query vectors and their exact neighbours among all products."""
+    wanted = set(query_numbers.tolist())
+    queries = {name: {} for name in DIMS}
+    for chunk, count in catalog.chunks(products):
+        in_chunk = [n for n in range(chunk * CHUNK, chunk * CHUNK + count) if n in wanted]
+        if in_chunk:
+            for name in DIMS:
+                vectors = catalog.vectors(chunk, count, name)
+                queries[name] |= {n: vectors[n - chunk * CHUNK] for n in in_chunk}
+    exclude = [product_id(n) for n in query_numbers]
+    truths = {}
+    for name in DIMS:
+        vectors = np.stack([queries[name][n] for n in query_numbers.tolist()])
+        truth = ExactNeighbours(vectors, K, exclude_ids=exclude)
+        for chunk, count in catalog.chunks(products):
+            truth.add([product_id(n) for n in range(chunk * CHUNK, chunk * CHUNK + count)],
+                      catalog.vectors(chunk, count, name))
+        truths[name] = (vectors, truth)
+    return truths
+
+
+def knn_ids(client: redis.Redis, index_name: str, field_name: str, datatype: str, ef_runtime: int | None,
+            query: tuple[np.ndarray, str]) -> list[str]:
+    """finder's KNN query (queries.knn_query) with the vector encoded in the index's datatype;
+    one more neighbour is asked for and the query's own product dropped, as Search.similar does."""
+    vector, exclude = query
+    knn = knn_query(field_name, vector, K + 1, ef_runtime=ef_runtime)
+    params = {**knn.params, "vector": vector.astype(NUMPY_TYPES[datatype]).tobytes()}
+    docs = client.ft(index_name).search(knn, query_params=params).docs
+    ids = [product_id_from_search_key(doc.id.decode() if isinstance(doc.id, bytes) else doc.id) for doc in docs]
+    return [found for found in ids if found != exclude][:K]
+
+
+def measure_knn(client: redis.Redis, index_name: str, algorithm: str, datatype: str, truths: dict,
+                query_numbers: np.ndarray, ef_values: list[int | None], queries: int) -> list[KnnPoint]:
+    points = []
+    for name, (vectors, truth) in truths.items():
+        inputs = [(vectors[i], product_id(query_numbers[i])) for i in range(queries)]
+        for ef in ef_values:
+            timings, answers = timed_answers(partial(knn_ids, client, index_name, name, datatype, ef), inputs)
+            recall = float(np.mean([truth.recall(i, found) for i, found in enumerate(answers)]))
+            points.append(KnnPoint(name, algorithm, ef, recall, Latency.of(timings)))
+    return points
+
+
+def measure_size(client: redis.Redis, redis_pid: int, catalog: SyntheticCatalog, products: int, datatype: str,
+                 queries: int, flat_queries: int, ef_values: list[int]) -> SizeRun:
+    run = SizeRun(products, datatype)
+    client.flushall()
+    before = used_memory(client)
+    hnsw = create_vector_index(client, "HNSW", datatype)
+    started, redis_cpu = time.perf_counter(), cpu_seconds(redis_pid)
+    write_products(client, catalog, products, datatype)
+    wait_until_indexed(client, hnsw)
+    run.load_seconds = time.perf_counter() - started
+    run.load_redis_cores = (cpu_seconds(redis_pid) - redis_cpu) / run.load_seconds
+    run.bytes_per_product_hnsw = (used_memory(client) - before) / products
+    run.vector_index_bytes_per_product_hnsw = vector_index_bytes(client, hnsw) / products
+    print(f"  {products:,} {datatype}: loaded in {run.load_seconds:.0f} s, "
+          f"{run.bytes_per_product_hnsw:,.0f} bytes/product", file=sys.stderr)
+
+    query_numbers = np.random.default_rng(SEED).choice(products, size=min(queries, products), replace=False)
+    truths = exact_neighbours(catalog, products, query_numbers)
+    run.knn += measure_knn(client, hnsw, "HNSW", datatype, truths, query_numbers, ef_values, len(query_numbers))
+
+    drop_index(client, hnsw)  # FLAT replaces it rather than sitting beside it: one index's memory at a time
+    started = time.perf_counter()
+    flat = create_vector_index(client, "FLAT", datatype)
+    wait_until_indexed(client, flat)
+    run.flat_build_seconds = time.perf_counter() - started
+    run.bytes_per_product_flat = (used_memory(client) - before) / products
+    run.knn += measure_knn(client, flat, "FLAT", datatype, truths, query_numbers, [None],
+                           min(flat_queries, len(query_numbers)))
+    client.flushall()
+    return run
+
+
+@dataclass(frozen=True)
+class Plan:
+    requested: int
+    products: int
+    reason: str = ""
+
+
+def plan_size(requested: int, measured: list[SizeRun], memory_budget: float, max_load_seconds: float) -> Plan:
+    """The size to run instead of `requested` if the FLOAT32 runs measured so far project it
+    out of memory or out of time. Load time per product grows with the catalog (HNSW inserts
+    search a larger graph, vectors fall out of the CPU caches): the growth is fitted as a power
+    of N from the two largest runs (with one run, it is taken as constant: an optimistic guess)."""
+    runs = sorted((run for run in measured if run.datatype == "FLOAT32"), key=lambda run: run.products)
+    if not runs:
+        return Plan(requested, requested)
+    base = runs[-1]
+    growth = 0.0
+    if len(runs) >= 2:
+        previous = runs[-2]
+        per_product = (base.load_seconds / base.products) / (previous.load_seconds / previous.products)
+        growth = max(0.0, math.log(per_product) / math.log(base.products / previous.products))
+    seconds_per_product = base.load_seconds / base.products
+    bytes_per_product = max(base.bytes_per_product_hnsw, base.bytes_per_product_flat)
+
+    def load_seconds(products: int) -> float:
+        return products * seconds_per_product * (products / base.products) ** growth
+
+    fits_memory = int(memory_budget / bytes_per_product)
+    fits_time = int((max_load_seconds / seconds_per_product * base.products ** growth) ** (1 / (1 + growth)))
+    products = min(requested, fits_memory, fits_time)
+    if products == requested:
+        return Plan(requested, requested)
+    products = max(base.products, products // 100_000 * 100_000 or products // 10_000 * 10_000)
+    reason = (f"{requested:,} products project to {requested * bytes_per_product / GB:.1f} GB of Redis memory "
+              f"({bytes_per_product:,.0f} bytes/product at {base.products:,}; budget {memory_budget / GB:.1f} GB) "
+              f"and {load_seconds(requested) / 60:.0f} min of loading (time per product growing as "
+              f"N^{growth:.2f}; budget {max_load_seconds / 60:.0f} min): ran {products:,} instead, projected "
+              f"{products * bytes_per_product / GB:.1f} GB and {load_seconds(products) / 60:.0f} min")
+    return Plan(requested, products, reason)
+
+
+def plot(runs: list[SizeRun], path: Path, default_ef: int) -> Path:
+    """KNN latency (HNSW at the default EF_RUNTIME, or the largest measured, and FLAT) and
+    HNSW recall against the number of products, FLOAT32 runs."""
+    plt = pyplot()
+    float32 = sorted((run for run in runs if run.datatype == "FLOAT32"), key=lambda run: run.products)
+    measured_ef = {p.ef_runtime for p in float32[0].knn if p.algorithm == "HNSW"}
+    default_ef = default_ef if default_ef in measured_ef else max(measured_ef)
+    figure, (latency_axis, recall_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
+    sizes = [run.products for run in float32]
+    for name, style in ((TEXT_VECTOR, "--"), (IMAGE_VECTOR, "-")):
+        for algorithm, ef, color in (("HNSW", default_ef, "tab:blue"), ("FLAT", None, "tab:red")):
+            p50 = [next(p.latency.p50 for p in run.knn if (p.field, p.algorithm, p.ef_runtime) == (name, algorithm, ef))
+                   for run in float32]
+            label = f"{algorithm}{f' EF {ef}' if ef else ''}, {name}"
+            latency_axis.plot(sizes, p50, style, marker="o", color=color, label=label)
+        for ef in sorted({p.ef_runtime for run in float32 for p in run.knn if p.algorithm == "HNSW"}):
+            recall = [next(p.recall for p in run.knn if (p.field, p.algorithm, p.ef_runtime) == (name, "HNSW", ef))
+                      for run in float32]
+            recall_axis.plot(sizes, recall, style, marker="o", label=f"EF {ef}, {name}")
+    latency_axis.set(xscale="log", yscale="log", xlabel="products", ylabel="KNN p50, ms (FT.SEARCH, k=10)",
+                     title="KNN latency, random FLOAT32 vectors")
+    recall_axis.set(xscale="log", xlabel="products", ylabel="recall@10 vs exact",
+                    title="HNSW recall (M 16, EF_CONSTRUCTION 200), random vectors")
+    for axis in (latency_axis, recall_axis):
+        axis.grid(alpha=0.3, which="both")
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def report(runs: list[SizeRun], plans: list[Plan], command: str, context: dict[str, str]) -> Report:
+    result = Report("scale", "Scale: synthetic products, real vector sizes", command, context)
+    result.add("Load and memory", markdown_table(
+        ["products", "vectors", "load s (HNSW live)", "products/s", "Redis cores while loading",
+         "bytes/product (HNSW)", "of which vector index", "bytes/product (FLAT)", "FLAT build s"],
+        [[run.products, run.datatype, run.load_seconds, run.products_per_second, run.load_redis_cores,
+          run.bytes_per_product_hnsw, run.vector_index_bytes_per_product_hnsw, run.bytes_per_product_flat,
+          run.flat_build_seconds] for run in runs],
+        digits={2: 1, 3: 0, 5: 0, 6: 0, 7: 0, 8: 1},
+    ))
+    result.add(f"KNN latency (ms, one client) and recall@{K}", markdown_table(
+        ["products", "vectors", "field", "index", "EF_RUNTIME", "queries", f"recall@{K}", "p50", "p99"],
+        [[run.products, run.datatype, p.field, p.algorithm, p.ef_runtime or "-", p.latency.count, p.recall,
+          p.latency.p50, p.latency.p99] for run in runs for p in run.knn],
+        digits={6: 4},
+    ))
+    skipped = [plan for plan in plans if plan.reason]
+    if skipped:
+        result.add("Sizes not run as requested", "\n".join(f"- {plan.reason}" for plan in skipped))
+    result.data = {"runs": [asdict(run) for run in runs], "plans": [asdict(plan) for plan in plans]}
+    return result
+
+
+def int_list(text: str) -> list[int]:
+    return [int(value) for value in text.split(",") if value]
+
+
+def main(argv: list[str] | None = None) -> Report:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int_list, default="10000,100000,1000000")
+    parser.add_argument("--float16-sizes", type=int_list, default="100000")
+    parser.add_argument("--queries", type=int, default=1000, help="HNSW queries per field and EF_RUNTIME")
+    parser.add_argument("--flat-queries", type=int, default=100,
+                        help="FLAT queries per field (each scans every vector)")
+    # Beyond the app's range too: random vectors need a large EF_RUNTIME for high recall.
+    parser.add_argument("--ef", type=int_list, default="10,20,50,100,200,500,1000")
+    parser.add_argument("--catalog", type=Path, default=FASHION_SAMPLE, help="where the metadata rows come from")
+    parser.add_argument("--headroom-gb", type=float, default=6.0, help="memory left for the rest of the machine")
+    parser.add_argument("--max-load-minutes", type=float, default=60.0)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    catalog = SyntheticCatalog(args.catalog)
+    memory_budget = psutil.virtual_memory().available - args.headroom_gb * GB
+    runs: list[SizeRun] = []
+    plans: list[Plan] = []
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder, EmbeddedRedis(Path(folder)) as server:
+        client = connect(server.url, timeout=600)
+        # Persistence is not what is measured here, and an append-only-file rewrite forks the
+        # server, which can double its memory on a machine that has to stay usable.
+        client.config_set("appendonly", "no")
+        client.config_set("maxmemory", int(memory_budget))
+        context = {
+            "machine": machine(),
+            "server": redis_versions(client),
+            "index": "HNSW (M 16, EF_CONSTRUCTION 200) or FLAT, COSINE, text 384-d + image 1280-d; hybrid policy AUTO",
+            "data": f"metadata drawn from {args.catalog.name} rows, random unit vectors (seed {SEED})",
+            "latency": "FT.SEARCH KNN k=10 through redis-py, one client, the vector already known",
+            "memory budget": f"{memory_budget / GB:.1f} GB (free memory at start minus "
+                             f"{args.headroom_gb:.0f} GB headroom)",
+        }
+        wait_for_quiet_machine()
+        with CpuMeter() as cpu:
+            for requested in args.sizes:
+                plan = plan_size(requested, runs, memory_budget, args.max_load_minutes * 60)
+                plans.append(plan)
+                if plan.reason:
+                    print(f"  {plan.reason}", file=sys.stderr)
+                runs.append(measure_size(client, server.pid, catalog, plan.products, "FLOAT32", args.queries,
+                                         args.flat_queries, args.ef))
+            for products in args.float16_sizes:
+                runs.append(measure_size(client, server.pid, catalog, products, "FLOAT16", args.queries,
+                                         args.flat_queries, args.ef))
+        context["other load"] = f"{cpu.others_cores:.2f} cores used by other processes during the run (average)"
+    result = report(runs, plans, bench_command("bench.scale", argv), context)
+    figure = plot(runs, RESULTS_DIR / "scale.png", Settings().hnsw_ef_runtime)
+    result.add("Plot", f"![scale]({figure.name})")
+    print(result.markdown())
+    result.save()
+    return result
+
+
+if __name__ == "__main__":
+    main()
