@@ -19,6 +19,14 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
+# Benchmarks (docs/benchmarks.md); tables and plots go to bench/results/. The fashion sample is
+# loaded once into /tmp/bench-data and reused (python -m bench --help for the options).
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench quick
+
+bench-full: $(VENV)/.installed-dev
+	$(BIN)/python -m bench full
+
 install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev

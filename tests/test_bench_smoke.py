@@ -1,0 +1,105 @@
+"""The benchmark code runs on tiny data and writes well-formed tables, JSON and plots.
+
+Nothing here checks a timing: benchmarks report figures, tests only check that they can.
+Each benchmark's measuring and reporting functions run against the session's sample catalog
+(or a few hundred synthetic products); `python -m bench quick|full` runs them at full size.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bench import latency, load_speed, recall, scale, throughput
+from bench.common import Latency, Report, gunicorn, markdown_table
+from bench.exact import ExactNeighbours
+from bench.workload import sample_workload
+from finder.config import DEFAULT_CATALOG
+from finder.redis_server import EmbeddedRedis, connect
+
+CONTEXT = {"machine": "test"}
+
+
+def assert_well_formed(report: Report, tmp_path) -> str:
+    """Every table has as many cells per row as its header; the JSON file parses."""
+    text = report.markdown()
+    for block in text.split("\n\n"):
+        rows = [line for line in block.splitlines() if line.startswith("|")]
+        if rows:
+            assert len(rows) >= 3, block  # header, separator, at least one row
+            assert len({row.count("|") for row in rows}) == 1, block
+    report.save(tmp_path)
+    saved = json.loads((tmp_path / f"{report.name}.json").read_text())
+    assert saved["title"] == report.title and saved["data"]
+    return text
+
+
+def assert_png(path) -> None:
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_latency_percentiles_and_tables():
+    summary = Latency.of([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert summary.count == 5 and summary.p50 == 3.0 and summary.p50 <= summary.p95 <= summary.p99 <= 100.0
+    table = markdown_table(["name", "ms"], [["a", 1.234], ["b", 1000]])
+    assert table.splitlines() == ["| name | ms |", "|---|---:|", "| a | 1.23 |", "| b | 1,000 |"]
+
+
+def test_exact_neighbours_excludes_the_query_and_counts_ties():
+    vectors = np.eye(4, dtype=np.float32)[[0, 0, 1, 2, 3]]  # products a and b are identical
+    truth = ExactNeighbours(vectors[:1], k=1, exclude_ids=["a"])
+    truth.add(["a", "b", "c", "d", "e"], vectors)
+    assert truth.recall(0, ["b"]) == 1.0 and truth.recall(0, ["c"]) == 0.0
+
+
+@pytest.fixture(scope="module")
+def app_server(settings, loaded_sample):
+    with gunicorn(settings.redis_url, settings.data_dir, workers=1, threads=2) as app:
+        yield app
+
+
+def test_latency_runs(app_server, settings, tmp_path):
+    results = latency.measure(app_server, settings.redis_url, settings.data_dir, queries=4, photo_queries=2, k=5)
+    text = assert_well_formed(latency.report(results, "test", CONTEXT), tmp_path)
+    assert "similar by image" in text and "photo search" in text
+
+
+def test_throughput_runs(app_server, settings, redis_server, tmp_path):
+    workload = sample_workload(connect(settings.redis_url), 20).save(tmp_path / "workload.json")
+    run = throughput.run_locust(app_server, redis_server.pid, workload, "mixed", users=4, spawn_rate=4,
+                                duration=3, out_dir=tmp_path)
+    assert run.total.requests > 0 and set(run.by_kind) <= set(throughput.KINDS)
+    assert_well_formed(throughput.report([run], 4, "test", CONTEXT), tmp_path)
+
+
+def test_recall_runs(settings, loaded_sample, tmp_path):
+    points = recall.measure(settings.redis_url, queries=5, ef_values=[10, 50], k=5)
+    assert all(0.0 <= point.recall <= 1.0 for point in points)
+    assert {point.algorithm for point in points} == {"HNSW", "FLAT"}
+    assert_well_formed(recall.report(points, 5, "test", CONTEXT), tmp_path)
+    assert_png(recall.plot(points, tmp_path / "recall.png", "test"))
+
+
+def test_scale_runs(tmp_path):
+    catalog = scale.SyntheticCatalog(DEFAULT_CATALOG)
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        client = connect(server.url, timeout=60)
+        runs = [
+            scale.measure_size(client, server.pid, catalog, products, datatype, queries=5, flat_queries=3,
+                               ef_values=[10])
+            for products, datatype in ((300, "FLOAT32"), (1200, "FLOAT32"), (300, "FLOAT16"))
+        ]
+    assert all(run.bytes_per_product_hnsw > 0 and run.knn for run in runs)
+    plan = scale.plan_size(1_000_000, runs[:2], memory_budget=1e9, max_load_seconds=3600)
+    assert plan.products < 1_000_000 and plan.reason
+    assert_well_formed(scale.report(runs, [plan], "test", CONTEXT), tmp_path)
+    assert_png(scale.plot(runs, tmp_path / "scale.png", default_ef=100))
+
+
+def test_load_speed_runs(tmp_path):
+    figures = load_speed.measure(DEFAULT_CATALOG, limit=8)
+    cold, warm = figures["runs"]
+    assert (cold.loaded, warm.loaded, warm.skipped) == (8, 0, 8)
+    assert_well_formed(load_speed.report(figures, "test", CONTEXT), tmp_path)
