@@ -160,9 +160,10 @@ def plot(points: list[Point], path: Path, title: str) -> Path:
             hnsw = [p for p in selected if p.algorithm == "HNSW"]
             axis.plot([p.latency.p50 for p in hnsw], [p.recall for p in hnsw], "o-", color=color,
                       label=f"HNSW, filter {filter_name}")
-            for p in hnsw:
-                axis.annotate(f"ef {p.ef_runtime}", (p.latency.p50, p.recall), fontsize=7,
-                              textcoords="offset points", xytext=(4, -9))
+            if min(p.recall for p in hnsw) < 1.0:  # label EF where recall moves; elsewhere labels only overlap
+                for p in hnsw:
+                    axis.annotate(f"ef {p.ef_runtime}", (p.latency.p50, p.recall), fontsize=7,
+                                  textcoords="offset points", xytext=(4, -9))
             for p in selected:
                 if p.algorithm == "FLAT":
                     axis.plot(p.latency.p50, p.recall, "s", color=color, markersize=8, markerfacecolor="none",
