@@ -2,15 +2,16 @@
 
     .venv/bin/python -m bench.scale [--sizes 10000,100000,1000000] [--float16-sizes 100000]
         [--queries 1000] [--flat-queries 100] [--ef 10,20,50,100,200,500,1000] [--catalog PATH]
-        [--headroom-gb 6] [--max-load-minutes 60]
+        [--vectors clustered|random] [--data-dir /tmp/bench-data] [--headroom-gb 6] [--max-load-minutes 60]
 
 Each product is stored the way finder stores it (ProductStore's layout: a RedisJSON document
 plus a search hash with the filter fields, fingerprints and the two vectors), written in
 MULTI/EXEC batches of 500 into an embedded Redis in a temporary directory. Metadata is drawn
 from the catalog's rows (default ../shared/data/fashion-sample), so tags have the real
-distributions; vectors are random unit vectors, 384-d (text) and 1280-d (image), FLOAT32 or
-FLOAT16. Random vectors have no cluster structure, which makes them a hard case for HNSW: real
-embeddings are easier (compare bench.recall on the 8,000 real products).
+distributions. Vectors are 384-d (text) and 1280-d (image), FLOAT32 or FLOAT16, and by default
+"clustered": derived from the catalog's real stored vectors (SyntheticCatalog says how), so
+recall is measured on data shaped like real embeddings. --vectors random uses random unit
+vectors instead: no cluster structure, the worst case for HNSW, kept for comparison.
 
 Per size and datatype: load time with the HNSW index live (indexing included), memory per
 product (used_memory delta / N, with the vector index's own share from FT.INFO), KNN latency
@@ -40,10 +41,11 @@ import psutil
 import redis
 
 from bench.common import (
-    FASHION_SAMPLE, RESULTS_DIR, CpuMeter, Latency, Report, bench_command, cpu_seconds, machine, markdown_table,
-    pyplot, redis_versions, timed_answers, used_memory, wait_for_quiet_machine,
+    DEFAULT_DATA_DIR, FASHION_SAMPLE, RESULTS_DIR, CpuMeter, Latency, Report, bench_command, cpu_seconds, machine, markdown_table,
+    pyplot, redis_versions, sample_redis, timed_answers, used_memory, wait_for_quiet_machine,
 )
 from bench.exact import ExactNeighbours
+from bench.recall import read_stored
 from finder.config import Settings
 from finder.index import create_index, drop_index, wait_until_indexed
 from finder.products import Product
@@ -89,27 +91,76 @@ class SizeRun:
 
 
 class SyntheticCatalog:
-    """Products 0..n-1 with metadata drawn from real catalog rows and random unit vectors."""
+    """Products 0..n-1, each derived from a real catalog row (its metadata) and, with real
+    vectors given ("clustered"), from that row's stored vectors: a point on the segment to one of
+    its NEIGHBOURS nearest real products, uniformly placed, plus noise of NOISE x the median
+    distance between real nearest neighbours, normalised. So a larger synthetic catalog is a
+    denser sample of the real embeddings, clusters and all. Without real vectors ("random"),
+    vectors are random unit vectors: no structure at all, the hardest case for HNSW."""
 
-    def __init__(self, catalog: Path, seed: int = SEED):
-        rows, _ = read_catalog(catalog)
-        self.templates = [row.product.to_document() for row in rows]
+    NEIGHBOURS = 10
+    NOISE = 0.25
+
+    def __init__(self, templates: list[dict], real_vectors: dict[str, np.ndarray] | None = None, seed: int = SEED):
+        self.templates = templates
+        self.real_vectors = real_vectors
         self.seed = seed
+        self.neighbours = {name: nearest_real(vectors, self.NEIGHBOURS) for name, vectors in (real_vectors or {}).items()}
+        self.noise = {name: self.NOISE * float(np.median(np.linalg.norm(vectors - vectors[self.neighbours[name][:, 0]],
+                                                                        axis=1)))
+                      for name, vectors in (real_vectors or {}).items()}
+
+    @classmethod
+    def random(cls, catalog: Path) -> "SyntheticCatalog":
+        rows, _ = read_catalog(catalog)
+        return cls([row.product.to_document() for row in rows])
+
+    @classmethod
+    def clustered(cls, client: redis.Redis, catalog: Path) -> "SyntheticCatalog":
+        """From a catalog loaded into `client`'s Redis: its stored vectors and the matching rows."""
+        stored = read_stored(client, set())
+        rows = {row.product.id: row.product.to_document() for row in read_catalog(catalog)[0]}
+        return cls([rows[product_id] for product_id in stored.ids], stored.vectors)
+
+    @property
+    def kind(self) -> str:
+        return "clustered" if self.real_vectors else "random"
+
+    def bases(self, chunk: int, count: int) -> np.ndarray:
+        """Which real row each product of a chunk derives from."""
+        return np.random.default_rng([self.seed, chunk, 0]).integers(len(self.templates), size=count)
 
     def vectors(self, chunk: int, count: int, field_name: str) -> np.ndarray:
         """The float32 unit vectors of one chunk, the same every time they are asked for."""
         rng = np.random.default_rng([self.seed, chunk, DIMS[field_name]])
-        vectors = rng.standard_normal((count, DIMS[field_name]), dtype=np.float32)
+        dims = DIMS[field_name]
+        if self.real_vectors is None:
+            vectors = rng.standard_normal((count, dims), dtype=np.float32)
+        else:
+            real, bases = self.real_vectors[field_name], self.bases(chunk, count)
+            partners = self.neighbours[field_name][bases, rng.integers(self.NEIGHBOURS, size=count)]
+            along = rng.random((count, 1), dtype=np.float32)
+            noise = rng.standard_normal((count, dims), dtype=np.float32) * (self.noise[field_name] / math.sqrt(dims))
+            vectors = real[bases] + along * (real[partners] - real[bases]) + noise
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
     def documents(self, chunk: int, count: int) -> list[dict]:
-        rng = np.random.default_rng([self.seed, chunk, 0])
-        picks = rng.integers(len(self.templates), size=count)
-        return [self.templates[pick] | {"id": product_id(chunk * CHUNK + i)} for i, pick in enumerate(picks)]
+        return [self.templates[base] | {"id": product_id(chunk * CHUNK + i)}
+                for i, base in enumerate(self.bases(chunk, count))]
 
     def chunks(self, products: int):
         for chunk in range(math.ceil(products / CHUNK)):
             yield chunk, min(CHUNK, products - chunk * CHUNK)
+
+
+def nearest_real(vectors: np.ndarray, k: int) -> np.ndarray:
+    """Row numbers of each unit vector's k nearest others."""
+    nearest = []
+    for start in range(0, len(vectors), 1000):
+        similarities = vectors[start:start + 1000] @ vectors.T
+        np.fill_diagonal(similarities[:, start:start + 1000], -np.inf)
+        nearest.append(np.argsort(-similarities, axis=1)[:, :k])
+    return np.concatenate(nearest)
 
 
 def product_id(number: int) -> str:
@@ -268,7 +319,7 @@ def plan_size(requested: int, measured: list[SizeRun], memory_budget: float, max
     return Plan(requested, products, reason)
 
 
-def plot(runs: list[SizeRun], path: Path, default_ef: int) -> Path:
+def plot(runs: list[SizeRun], path: Path, default_ef: int, vectors: str) -> Path:
     """KNN latency (HNSW at the default EF_RUNTIME, or the largest measured, and FLAT) and
     HNSW recall per EF_RUNTIME against the number of products, FLOAT32 runs. Dashed lines are
     the text vectors, solid lines the image vectors."""
@@ -292,9 +343,9 @@ def plot(runs: list[SizeRun], path: Path, default_ef: int) -> Path:
             recall_axis.plot(sizes, series(name, "HNSW", ef, lambda p: p.recall), style, marker="o",
                              color=colors[ef], label=f"EF {ef}" if name == IMAGE_VECTOR else None)
     latency_axis.set(xscale="log", yscale="log", xlabel="products", ylabel="KNN p50, ms (FT.SEARCH, k=10)",
-                     title="KNN latency, random FLOAT32 vectors")
+                     title=f"KNN latency, {vectors} FLOAT32 vectors")
     recall_axis.set(xscale="log", xlabel="products", ylabel="recall@10 vs exact", ylim=(0, 1.02),
-                    title="HNSW recall, random vectors (dashed: text 384-d, solid: image 1280-d)")
+                    title=f"HNSW recall, {vectors} vectors (dashed: text 384-d, solid: image 1280-d)")
     for axis in (latency_axis, recall_axis):
         axis.grid(alpha=0.3, which="both")
         axis.legend(fontsize=7)
@@ -306,8 +357,10 @@ def plot(runs: list[SizeRun], path: Path, default_ef: int) -> Path:
     return path
 
 
-def report(runs: list[SizeRun], plans: list[Plan], command: str, context: dict[str, str]) -> Report:
-    result = Report("scale", "Scale: synthetic products, real vector sizes", command, context)
+def report(runs: list[SizeRun], plans: list[Plan], command: str, context: dict[str, str],
+           vectors: str = "clustered") -> Report:
+    result = Report(f"scale-{vectors}", f"Scale: synthetic products, real vector sizes, {vectors} vectors", command,
+                    context)
     result.add("Load and memory", markdown_table(
         ["products", "vectors", "load s (HNSW live)", "products/s", "Redis cores while loading",
          "bytes/product (HNSW)", "of which vector index", "bytes/product (FLAT)", "FLAT build s"],
@@ -342,12 +395,21 @@ def main(argv: list[str] | None = None) -> Report:
                         help="FLAT queries per field (each scans every vector)")
     # Beyond the app's range too: random vectors need a large EF_RUNTIME for high recall.
     parser.add_argument("--ef", type=int_list, default="10,20,50,100,200,500,1000")
-    parser.add_argument("--catalog", type=Path, default=FASHION_SAMPLE, help="where the metadata rows come from")
+    parser.add_argument("--vectors", choices=("clustered", "random"), default="clustered",
+                        help="derived from the catalog's real vectors (see SyntheticCatalog), or random")
+    parser.add_argument("--catalog", type=Path, default=FASHION_SAMPLE,
+                        help="where the metadata rows (and, clustered, the real vectors) come from")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help="where the catalog is loaded once to read its real vectors (clustered)")
     parser.add_argument("--headroom-gb", type=float, default=6.0, help="memory left for the rest of the machine")
     parser.add_argument("--max-load-minutes", type=float, default=60.0)
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
-    catalog = SyntheticCatalog(args.catalog)
+    if args.vectors == "clustered":
+        with sample_redis(args.data_dir, args.catalog) as sample:
+            catalog = SyntheticCatalog.clustered(connect(sample.url), args.catalog)
+    else:
+        catalog = SyntheticCatalog.random(args.catalog)
     memory_budget = psutil.virtual_memory().available - args.headroom_gb * GB
     runs: list[SizeRun] = []
     plans: list[Plan] = []
@@ -361,7 +423,10 @@ def main(argv: list[str] | None = None) -> Report:
             "machine": machine(),
             "server": redis_versions(client),
             "index": "HNSW (M 16, EF_CONSTRUCTION 200) or FLAT, COSINE, text 384-d + image 1280-d; hybrid policy AUTO",
-            "data": f"metadata drawn from {args.catalog.name} rows, random unit vectors (seed {SEED})",
+            "data": (f"metadata drawn from {args.catalog.name} rows; " + (
+                f"vectors between a real product's stored vectors and one of its {catalog.NEIGHBOURS} nearest "
+                f"real neighbours, plus noise of {catalog.NOISE} x the median nearest-neighbour distance "
+                if catalog.kind == "clustered" else "random unit vectors ") + f"(seed {SEED})"),
             "latency": "FT.SEARCH KNN k=10 through redis-py, one client, the vector already known",
             "memory budget": f"{memory_budget / GB:.1f} GB (free memory at start minus "
                              f"{args.headroom_gb:.0f} GB headroom)",
@@ -379,8 +444,8 @@ def main(argv: list[str] | None = None) -> Report:
                 runs.append(measure_size(client, server.pid, catalog, products, "FLOAT16", args.queries,
                                          args.flat_queries, args.ef))
         context["other load"] = f"{cpu.others_cores:.2f} cores used by other processes during the run (average)"
-    result = report(runs, plans, bench_command("bench.scale", argv), context)
-    figure = plot(runs, RESULTS_DIR / "scale.png", Settings().hnsw_ef_runtime)
+    result = report(runs, plans, bench_command("bench.scale", argv), context, catalog.kind)
+    figure = plot(runs, RESULTS_DIR / f"scale-{catalog.kind}.png", Settings().hnsw_ef_runtime, catalog.kind)
     result.add("Plot", f"![scale]({figure.name})")
     print(result.markdown())
     result.save()

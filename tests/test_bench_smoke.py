@@ -82,8 +82,10 @@ def test_recall_runs(settings, loaded_sample, tmp_path):
     assert_png(recall.plot(points, tmp_path / "recall.png", "test"))
 
 
-def test_scale_runs(tmp_path):
-    catalog = scale.SyntheticCatalog(DEFAULT_CATALOG)
+@pytest.mark.parametrize("vectors", ["clustered", "random"])
+def test_scale_runs(vectors, settings, loaded_sample, tmp_path):
+    catalog = (scale.SyntheticCatalog.clustered(connect(settings.redis_url), DEFAULT_CATALOG) if vectors == "clustered"
+               else scale.SyntheticCatalog.random(DEFAULT_CATALOG))
     with EmbeddedRedis(tmp_path / "redis") as server:
         client = connect(server.url, timeout=60)
         runs = [
@@ -95,7 +97,7 @@ def test_scale_runs(tmp_path):
     plan = scale.plan_size(1_000_000, runs[:2], memory_budget=1e9, max_load_seconds=3600)
     assert plan.products < 1_000_000 and plan.reason
     assert_well_formed(scale.report(runs, [plan], "test", CONTEXT), tmp_path)
-    assert_png(scale.plot(runs, tmp_path / "scale.png", default_ef=100))
+    assert_png(scale.plot(runs, tmp_path / "scale.png", default_ef=100, vectors=vectors))
 
 
 def test_load_speed_runs(tmp_path):
@@ -103,3 +105,18 @@ def test_load_speed_runs(tmp_path):
     cold, warm = figures["runs"]
     assert (cold.loaded, warm.loaded, warm.skipped) == (8, 0, 8)
     assert_well_formed(load_speed.report(figures, "test", CONTEXT), tmp_path)
+
+
+def test_clustered_vectors_stay_near_their_real_product(settings, loaded_sample):
+    catalog = scale.SyntheticCatalog.clustered(connect(settings.redis_url), DEFAULT_CATALOG)
+    bases = catalog.bases(3, 200)
+    for name in scale.DIMS:
+        vectors = catalog.vectors(3, 200, name)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+        assert np.array_equal(vectors, catalog.vectors(3, 200, name))  # reproducible from (seed, chunk)
+        real = catalog.real_vectors[name]
+        to_base = np.einsum("ij,ij->i", vectors, real[bases])
+        to_others = vectors @ real[np.random.default_rng(0).integers(len(real), size=200)].T
+        assert to_base.mean() > to_others.mean() + 0.1  # a product's vector resembles its base's
+    documents = catalog.documents(3, 200)
+    assert [document["article_type"] for document in documents] == [catalog.templates[b]["article_type"] for b in bases]
