@@ -238,6 +238,23 @@ def wait_for_quiet_machine(max_other_cores: float = 0.15, window: float = 5.0, t
     print(f"  machine still busy after {timeout:.0f} s; measuring anyway (see 'other load')", file=sys.stderr)
 
 
+@contextmanager
+def measuring_quietly(context: dict[str, str]) -> Iterator[None]:
+    """Wait for a quiet machine, run the measurement, and state in the report's context how much
+    CPU other processes took meanwhile."""
+    wait_for_quiet_machine()
+    with CpuMeter() as cpu:
+        yield
+    context["other load"] = f"{cpu.others_cores:.2f} cores used by other processes during the run (average)"
+
+
+def publish(result: Report) -> Report:
+    """Print a benchmark's tables and save them (markdown and JSON) under bench/results/."""
+    print(result.markdown())
+    result.save()
+    return result
+
+
 def wait_until_idle(pid: int, max_cores: float = 0.05, timeout: float = 120.0) -> None:
     """Wait until a process tree stops using CPU (gunicorn workers load their models in the
     background after they start answering)."""

@@ -26,8 +26,8 @@ from typing import Callable
 import numpy as np
 
 from bench.common import (
-    DEFAULT_DATA_DIR, FASHION_SAMPLE, AppServer, CpuMeter, Latency, Report, bench_command, gunicorn, markdown_table,
-    sample_context, sample_redis, time_each, wait_for_quiet_machine,
+    DEFAULT_DATA_DIR, FASHION_SAMPLE, AppServer, Latency, Report, bench_command, gunicorn, markdown_table,
+    measuring_quietly, publish, sample_context, sample_redis, time_each,
 )
 from bench.workload import sample_workload
 from finder.config import Settings
@@ -193,14 +193,9 @@ def main(argv: list[str] | None = None) -> Report:
                    f"one client with a keep-alive connection, k={args.k}",
         }
         with gunicorn(server.url, args.data_dir, settings.web_workers, settings.web_threads) as app:
-            wait_for_quiet_machine()
-            with CpuMeter() as cpu:
+            with measuring_quietly(context):
                 results = measure(app, server.url, args.data_dir, args.queries, args.photo_queries, args.k)
-        context["other load"] = f"{cpu.others_cores:.2f} cores used by other processes during the run (average)"
-    result = report(results, bench_command("bench.latency", argv), context)
-    print(result.markdown())
-    result.save()
-    return result
+    return publish(report(results, bench_command("bench.latency", argv), context))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.common import (
-    FASHION_SAMPLE, CpuMeter, Report, bench_command, machine, markdown_table, run_loader, wait_for_quiet_machine,
+    FASHION_SAMPLE, Report, bench_command, machine, markdown_table, measuring_quietly, publish, run_loader,
 )
 from finder.config import PROJECT_ROOT, Settings
 from finder.embeddings import Embedder
@@ -141,14 +141,9 @@ def main(argv: list[str] | None = None) -> Report:
         "index": "the defaults: HNSW COSINE FLOAT32, M 16, EF_CONSTRUCTION 200; embedded Redis (append-only file on)",
         "models": "all-MiniLM-L6-v2 (text, 384-d, PyTorch) and EfficientNet-Lite0 (image, 1280-d, ONNX Runtime), CPU",
     }
-    wait_for_quiet_machine()
-    with CpuMeter() as cpu:
+    with measuring_quietly(context):
         figures = measure(args.catalog, args.limit)
-    context["other load"] = f"{cpu.others_cores:.2f} cores used by other processes during the run (average)"
-    result = report(figures, bench_command("bench.load_speed", argv), context)
-    print(result.markdown())
-    result.save()
-    return result
+    return publish(report(figures, bench_command("bench.load_speed", argv), context))
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ import numpy as np
 import redis
 
 from bench.common import (
-    DEFAULT_DATA_DIR, FASHION_SAMPLE, RESULTS_DIR, CpuMeter, Latency, Report, bench_command, markdown_table,
-    pyplot, sample_context, sample_redis, timed_answers, wait_for_quiet_machine,
+    DEFAULT_DATA_DIR, FASHION_SAMPLE, RESULTS_DIR, Latency, Report, bench_command, markdown_table, measuring_quietly,
+    publish, pyplot, sample_context, sample_redis, timed_answers,
 )
 from bench.exact import ExactNeighbours
 from bench.workload import SEED, stored_product_ids
@@ -216,17 +216,13 @@ def main(argv: list[str] | None = None) -> Report:
         context = sample_context(connect(server.url), args.catalog)
         context["queries"] = (f"{args.queries} stored product vectors per field and filter, the product itself "
                               "excluded; latency is Search.nearest (KNN + JSON.MGET of the results), one client")
-        wait_for_quiet_machine()
-        with CpuMeter() as cpu:
+        with measuring_quietly(context):
             points = measure(server.url, args.queries, args.ef, args.k)
-        context["other load"] = f"{cpu.others_cores:.2f} cores used by other processes during the run (average)"
     result = report(points, args.k, bench_command("bench.recall", argv), context)
     figure = plot(points, RESULTS_DIR / "recall_vs_latency.png",
                   f"{context['catalog']}; {context['index']}")
     result.add("Plot", f"![recall vs latency]({figure.name})")
-    print(result.markdown())
-    result.save()
-    return result
+    return publish(result)
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ import psutil
 import redis
 
 from bench.common import (
-    DEFAULT_DATA_DIR, FASHION_SAMPLE, RESULTS_DIR, CpuMeter, Latency, Report, bench_command, cpu_seconds, machine, markdown_table,
-    pyplot, redis_versions, sample_redis, timed_answers, used_memory, wait_for_quiet_machine,
+    DEFAULT_DATA_DIR, FASHION_SAMPLE, RESULTS_DIR, Latency, Report, bench_command, cpu_seconds, machine,
+    markdown_table, measuring_quietly, publish, pyplot, redis_versions, sample_redis, timed_answers, used_memory,
 )
 from bench.exact import ExactNeighbours
 from bench.recall import read_stored
@@ -431,8 +431,7 @@ def main(argv: list[str] | None = None) -> Report:
             "memory budget": f"{memory_budget / GB:.1f} GB (free memory at start minus "
                              f"{args.headroom_gb:.0f} GB headroom)",
         }
-        wait_for_quiet_machine()
-        with CpuMeter() as cpu:
+        with measuring_quietly(context):
             for requested in args.sizes:
                 plan = plan_size(requested, runs, memory_budget, args.max_load_minutes * 60)
                 plans.append(plan)
@@ -443,13 +442,10 @@ def main(argv: list[str] | None = None) -> Report:
             for products in args.float16_sizes:
                 runs.append(measure_size(client, server.pid, catalog, products, "FLOAT16", args.queries,
                                          args.flat_queries, args.ef))
-        context["other load"] = f"{cpu.others_cores:.2f} cores used by other processes during the run (average)"
     result = report(runs, plans, bench_command("bench.scale", argv), context, catalog.kind)
     figure = plot(runs, RESULTS_DIR / f"scale-{catalog.kind}.png", Settings().hnsw_ef_runtime, catalog.kind)
     result.add("Plot", f"![scale]({figure.name})")
-    print(result.markdown())
-    result.save()
-    return result
+    return publish(result)
 
 
 if __name__ == "__main__":

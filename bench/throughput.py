@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.common import (
     DEFAULT_DATA_DIR, FASHION_SAMPLE, RESULTS_DIR, AppServer, CpuMeter, Report, bench_command, cpu_seconds,
-    gunicorn, markdown_table, sample_context, sample_redis, wait_for_quiet_machine,
+    gunicorn, markdown_table, publish, sample_context, sample_redis, wait_for_quiet_machine,
 )
 from bench.workload import sample_workload
 from finder.config import PROJECT_ROOT
@@ -189,9 +189,7 @@ def main(argv: list[str] | None = None) -> Report:
                        args.users, args.spawn_rate, args.duration, args.torch_threads)
     name = f"throughput-torch{args.torch_threads}" if args.torch_threads else "throughput"
     result = report(runs, args.users, bench_command("bench.throughput", argv), context, name)
-    print(result.markdown())
-    result.save()
-    return result
+    return publish(result)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ fresh server of their own.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from finder.config import Settings
