@@ -20,7 +20,7 @@ from finder.index import describe_index, rebuild_index
 from finder.products import Product
 from finder.redis_server import EmbeddedRedis, connect
 from finder.schema import search_key
-from finder.store import ProductStore
+from finder.store import ProductStore, UnexpectedReply, documents_from_mget
 from indexer.loader import load_catalog
 from finder.embeddings import Embedder
 from finder.index import ensure_index
@@ -229,3 +229,14 @@ def test_concurrent_writes_and_searches_end_in_exactly_the_written_state(small_c
     assert {pid for pid, name in expected.items() if name} <= found
     assert not {pid for pid, name in expected.items() if name is None} & found
     assert describe_index(client).documents == len(client.keys(Product.key_for("*")))
+
+
+def test_a_reply_of_another_shape_is_refused_not_served():
+    """The shape seen under load: JSON.MGET answered with an FT.SEARCH-like reply. It must become
+    a connection error (503 for the API), never a 500 or wrong products."""
+    document = {"id": "1", "name": "Shirt"}
+    assert documents_from_mget([[document], None], 2) == [[document], None]
+    for reply in ([["score", "0.1"], None], [[document]], "finder:search:1", [[document, document], None]):
+        with pytest.raises(UnexpectedReply) as refused:
+            documents_from_mget(reply, 2)
+        assert isinstance(refused.value, redis.ConnectionError)
