@@ -344,7 +344,9 @@ def plot(runs: list[SizeRun], path: Path, default_ef: int, vectors: str) -> Path
                              color=colors[ef], label=f"EF {ef}" if name == IMAGE_VECTOR else None)
     latency_axis.set(xscale="log", yscale="log", xlabel="products", ylabel="KNN p50, ms (FT.SEARCH, k=10)",
                      title=f"KNN latency, {vectors} FLOAT32 vectors")
-    recall_axis.set(xscale="log", xlabel="products", ylabel="recall@10 vs exact", ylim=(0, 1.02),
+    lowest = min(p.recall for run in float32 for p in run.knn)
+    bottom = 0.0 if lowest < 0.5 else math.floor((lowest - 0.005) * 100) / 100  # zoom in when all are high
+    recall_axis.set(xscale="log", xlabel="products", ylabel="recall@10 vs exact", ylim=(bottom, 1.002),
                     title=f"HNSW recall, {vectors} vectors (dashed: text 384-d, solid: image 1280-d)")
     for axis in (latency_axis, recall_axis):
         axis.grid(alpha=0.3, which="both")
