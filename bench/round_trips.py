@@ -16,7 +16,7 @@ import time
 from finder.config import Settings
 from finder.products import Product
 from finder.queries import knn_query
-from finder.redis_server import connect, resolve_redis
+from finder.redis_server import connect, json_commands, resolve_redis
 from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, product_id_from_search_key
 from finder.search import Search
 from finder.store import FILTER_FIELDS, ProductStore
@@ -37,7 +37,7 @@ def per_product_way(search: Search, product_id: str, k: int):
     vector = search.store.vectors(product_id)[IMAGE_VECTOR]
     query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime)
     docs = search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
-    return [search.client.json().get(Product.key_for(product_id_from_search_key(doc.id.decode() if isinstance(doc.id, bytes) else doc.id))) for doc in docs]
+    return [json_commands(search.client).get(Product.key_for(product_id_from_search_key(doc.id.decode() if isinstance(doc.id, bytes) else doc.id))) for doc in docs]
 
 
 VARIANTS = {

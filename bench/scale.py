@@ -50,7 +50,7 @@ from finder.config import Settings
 from finder.index import create_index, drop_index, wait_until_indexed
 from finder.products import Product
 from finder.queries import knn_query
-from finder.redis_server import EmbeddedRedis, connect
+from finder.redis_server import EmbeddedRedis, connect, json_commands
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, build_schema, product_id_from_search_key, search_key
 from finder.store import FILTER_FIELDS, IMAGE_FINGERPRINT, TEXT_FINGERPRINT
 from indexer.catalog import read_catalog
@@ -178,7 +178,7 @@ def write_products(client: redis.Redis, catalog: SyntheticCatalog, products: int
             pipe = client.pipeline(transaction=True)
             for i in range(start, min(start + BATCH, count)):
                 document = documents[i]
-                pipe.json().set(Product.key_for(document["id"]), "$", document)
+                json_commands(pipe).set(Product.key_for(document["id"]), "$", document)
                 fields = {name: document[name] for name in FILTER_FIELDS if document.get(name) is not None}
                 fields |= {TEXT_FINGERPRINT: fingerprint, IMAGE_FINGERPRINT: fingerprint,
                            TEXT_VECTOR: text[i].tobytes(), IMAGE_VECTOR: image[i].tobytes()}

@@ -21,7 +21,7 @@ import numpy as np
 from finder.config import DEFAULT_CATALOG, Settings
 from finder.index import create_index, wait_until_indexed
 from finder.products import Product
-from finder.redis_server import EmbeddedRedis, connect
+from finder.redis_server import EmbeddedRedis, connect, json_commands
 from finder.schema import build_schema
 from finder.store import ProductStore, ProductWrite
 from indexer.catalog import read_catalog
@@ -72,7 +72,7 @@ def write_json_only(client, items, text, image, algorithm):
         pipe = client.pipeline(transaction=False)
         for i, product in enumerate(items[start:start + 500], start):
             document = product.to_document() | {"text_vector": text[i].tolist(), "image_vector": image[i].tolist()}
-            pipe.json().set(f"jsononly:{product.id}", "$", document)
+            json_commands(pipe).set(f"jsononly:{product.id}", "$", document)
         pipe.execute()
 
 

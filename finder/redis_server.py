@@ -23,6 +23,7 @@ from pathlib import Path
 
 import redis
 from redis.backoff import NoBackoff
+from redis.commands.json import JSON
 from redis.retry import Retry
 
 REQUIRED_MODULES = {"search": 21000, "ReJSON": 20600}  # name -> minimum version (2.10 / 2.6)
@@ -48,6 +49,25 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
         lib_name=None,  # no CLIENT SETINFO handshake: each one would wait its own timeout on a hung server
         lib_version=None,
     )
+
+
+class _ThreadSafeJSON(JSON):
+    """redis-py's JSON commands, with their decoder set before their reply parsers are registered.
+
+    Every `client.json()` (and `pipeline.json()`) registers its parsers in the client's shared
+    table of reply parsers, and redis-py 8.1 sets the decoder they use only afterwards: a request
+    thread parsing a JSON reply in that moment got the document as an undecoded string (seen
+    under load with several request threads, docs/benchmarks.md)."""
+
+    def __init__(self, client):
+        self.__decoder__ = json.JSONDecoder()
+        self.__encoder__ = json.JSONEncoder()
+        super().__init__(client, decoder=self.__decoder__, encoder=self.__encoder__)
+
+
+def json_commands(client) -> JSON:
+    """The RedisJSON commands on a client or pipeline; use this, not `.json()` (see above)."""
+    return _ThreadSafeJSON(client)
 
 
 def check_modules(client: redis.Redis) -> None:

@@ -3,7 +3,7 @@
 import pytest
 import redis
 
-from finder.redis_server import EmbeddedRedis, RedisUnavailable, check_modules, connect
+from finder.redis_server import EmbeddedRedis, RedisUnavailable, check_modules, connect, json_commands
 
 
 def test_embedded_server_has_search_and_json(fresh_redis):
@@ -55,3 +55,22 @@ def test_a_server_without_the_modules_is_rejected(tmp_path, monkeypatch):
     assert server.pid is not None
     with pytest.raises(redis.ConnectionError):  # the half-started server was not left behind
         connect(server.url, timeout=0.5).ping()
+
+
+@pytest.mark.parametrize("make_commands, decodes", [(json_commands, True), (redis.Redis.json, False)])
+def test_json_replies_decode_even_while_json_commands_are_being_created(make_commands, decodes):
+    """A reply parsed by another request thread while JSON commands are being created (the
+    parsers are registered in the client's shared table) must still come out as a document.
+    redis-py's own `client.json()` fails this: the 500s of the load test."""
+    client = redis.Redis()  # never connects: only its table of reply parsers is used
+    parsed = []
+    register = client.set_response_callback
+
+    def register_and_parse_at_once(command, parser):
+        register(command, parser)
+        if command == "JSON.GET":
+            parsed.append(parser(b'{"id": "1"}'))
+
+    client.set_response_callback = register_and_parse_at_once
+    make_commands(client)
+    assert (parsed == [{"id": "1"}]) is decodes

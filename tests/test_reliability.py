@@ -20,7 +20,7 @@ from finder.index import describe_index, rebuild_index
 from finder.products import Product
 from finder.redis_server import EmbeddedRedis, connect
 from finder.schema import search_key
-from finder.store import ProductStore, UnexpectedReply, documents_from_mget
+from finder.store import ProductStore, UnexpectedReply, checked_reply, documents_from_mget
 from indexer.loader import load_catalog
 from finder.embeddings import Embedder
 from finder.index import ensure_index
@@ -240,3 +240,6 @@ def test_a_reply_of_another_shape_is_refused_not_served():
         with pytest.raises(UnexpectedReply) as refused:
             documents_from_mget(reply, 2)
         assert isinstance(refused.value, redis.ConnectionError)
+    assert checked_reply("JSON.GET", document, dict) is document and checked_reply("HGET", None, bytes) is None
+    with pytest.raises(UnexpectedReply):
+        checked_reply("JSON.GET", "QUEUED", dict)
