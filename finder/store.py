@@ -119,10 +119,10 @@ class ProductStore:
 
     @contextmanager
     def _refusing_unexpected_replies(self) -> Iterator[None]:
-        """Seen 6 times in ~47,000 requests under an 80-user load test with 3 or 4 gunicorn
-        workers: a read answered with a reply of another shape (cause not found yet; see
-        docs/benchmarks.md). Drop every pooled connection in case one is out of step, and fail
-        as a connection error (503) rather than serve or guess."""
+        """A read whose reply does not fit its command fails as a connection error (503) after
+        dropping every pooled connection, in case one is out of step: never a 500, never a
+        guessed product. (The load test's undecoded documents came from redis-py's JSON parsers,
+        fixed in finder.redis_server.json_commands; this stays as the guard for anything alike.)"""
         try:
             yield
         except UnexpectedReply as error:

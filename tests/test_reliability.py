@@ -232,14 +232,14 @@ def test_concurrent_writes_and_searches_end_in_exactly_the_written_state(small_c
 
 
 def test_a_reply_of_another_shape_is_refused_not_served():
-    """The shape seen under load: JSON.MGET answered with an FT.SEARCH-like reply. It must become
-    a connection error (503 for the API), never a 500 or wrong products."""
+    """Shapes seen under load before json_commands: documents as undecoded JSON text. Such a
+    reply must become a connection error (503 for the API), never a 500 or a guessed product."""
     document = {"id": "1", "name": "Shirt"}
     assert documents_from_mget([[document], None], 2) == [[document], None]
-    for reply in ([["score", "0.1"], None], [[document]], "finder:search:1", [[document, document], None]):
+    for reply in (['[{"id": "1"}]', None], [[document]], "finder:search:1", [[document, document], None]):
         with pytest.raises(UnexpectedReply) as refused:
             documents_from_mget(reply, 2)
         assert isinstance(refused.value, redis.ConnectionError)
     assert checked_reply("JSON.GET", document, dict) is document and checked_reply("HGET", None, bytes) is None
     with pytest.raises(UnexpectedReply):
-        checked_reply("JSON.GET", "QUEUED", dict)
+        checked_reply("JSON.GET", '{"id": "1"}', dict)
