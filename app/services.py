@@ -29,7 +29,7 @@ class Services:
     writer: ProductWriter
 
     @classmethod
-    def create(cls, settings: Settings, redis_url: str) -> "Services":
+    def create(cls, settings: Settings, redis_url: str) -> Services:
         client = connect(redis_url, settings.redis_timeout)
         store = ProductStore(client)
         embedder = Embedder.from_settings(settings)

@@ -13,10 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import psutil
@@ -47,7 +47,7 @@ class Latency:
     mean: float
 
     @classmethod
-    def of(cls, milliseconds: Sequence[float]) -> "Latency":
+    def of(cls, milliseconds: Sequence[float]) -> Latency:
         values = np.asarray(milliseconds, dtype=float)
         p50, p95, p99 = np.percentile(values, [50, 95, 99])
         return cls(len(values), float(p50), float(p95), float(p99), float(values.mean()))
@@ -214,7 +214,7 @@ def _busy_cpu_seconds() -> float:
 class CpuMeter:
     """Cores busy while a block runs: this process with its children, and everything else."""
 
-    def __enter__(self) -> "CpuMeter":
+    def __enter__(self) -> CpuMeter:
         self._start = (time.monotonic(), _busy_cpu_seconds(), cpu_seconds(os.getpid()))
         return self
 

@@ -9,7 +9,7 @@ products; which of them an index returns first is arbitrary).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

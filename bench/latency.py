@@ -20,14 +20,25 @@ import http.client
 import sys
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from bench.common import (
-    DEFAULT_DATA_DIR, FASHION_SAMPLE, AppServer, Latency, Report, bench_command, gunicorn, markdown_table,
-    measuring_quietly, publish, sample_context, sample_redis, time_each,
+    DEFAULT_DATA_DIR,
+    FASHION_SAMPLE,
+    AppServer,
+    Latency,
+    Report,
+    bench_command,
+    gunicorn,
+    markdown_table,
+    measuring_quietly,
+    publish,
+    sample_context,
+    sample_redis,
+    time_each,
 )
 from bench.workload import sample_workload
 from finder.config import Settings

@@ -24,7 +24,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.common import (
-    FASHION_SAMPLE, Report, bench_command, machine, markdown_table, measuring_quietly, publish, run_loader,
+    FASHION_SAMPLE,
+    Report,
+    bench_command,
+    machine,
+    markdown_table,
+    measuring_quietly,
+    publish,
+    run_loader,
 )
 from finder.config import PROJECT_ROOT, Settings
 from finder.embeddings import Embedder

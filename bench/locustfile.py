@@ -25,19 +25,19 @@ WORKLOAD = Workload.load(os.environ["BENCH_WORKLOAD"])
 K = 12
 
 
-def browse(user: "Shopper") -> None:
+def browse(user: Shopper) -> None:
     user.client.get(f"/api/products?{urlencode(random.choice(WORKLOAD.browse_filters))}", name="browse")
 
 
-def similar_by_text(user: "Shopper") -> None:
+def similar_by_text(user: Shopper) -> None:
     user.client.get(f"/api/products/{random.choice(WORKLOAD.product_ids)}/similar?by=text&k={K}", name="similar")
 
 
-def similar_by_image(user: "Shopper") -> None:
+def similar_by_image(user: Shopper) -> None:
     user.client.get(f"/api/products/{random.choice(WORKLOAD.product_ids)}/similar?by=image&k={K}", name="similar")
 
 
-def free_text(user: "Shopper") -> None:
+def free_text(user: Shopper) -> None:
     user.client.get(f"/api/search?{urlencode({'q': random.choice(WORKLOAD.texts), 'k': K})}", name="free-text")
 
 

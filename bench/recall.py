@@ -23,13 +23,24 @@ import numpy as np
 import redis
 
 from bench.common import (
-    DEFAULT_DATA_DIR, FASHION_SAMPLE, RESULTS_DIR, Latency, Report, bench_command, markdown_table, measuring_quietly,
-    publish, pyplot, sample_context, sample_redis, timed_answers,
+    DEFAULT_DATA_DIR,
+    FASHION_SAMPLE,
+    RESULTS_DIR,
+    Latency,
+    Report,
+    bench_command,
+    markdown_table,
+    measuring_quietly,
+    publish,
+    pyplot,
+    sample_context,
+    sample_redis,
+    timed_answers,
 )
 from bench.exact import ExactNeighbours
 from bench.workload import SEED, stored_product_ids
 from finder.config import Settings
-from finder.embeddings import BUILTIN_IMAGE_MODELS, BUILTIN_TEXT_MODELS
+from finder.embeddings import BUILTIN_DIMS
 from finder.index import create_index, describe_index, drop_index, wait_until_indexed
 from finder.queries import Filters
 from finder.redis_server import connect
@@ -110,7 +121,7 @@ def measure(redis_url: str, queries: int, ef_values: list[int], k: int) -> list[
     query_ids = [catalog.ids[i] for i in chosen]
     hnsw = Search(client, store, settings)
     flat = Search(client, store, settings, index_name=FLAT_INDEX)
-    create_flat_index(client, BUILTIN_TEXT_MODELS[settings.text_model], BUILTIN_IMAGE_MODELS[settings.image_model])
+    create_flat_index(client, BUILTIN_DIMS[settings.text_model], BUILTIN_DIMS[settings.image_model])
     indexes = [("HNSW", hnsw, value) for value in ef_values] + [("FLAT", flat, None)]
     points = []
     try:

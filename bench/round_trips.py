@@ -37,7 +37,8 @@ def per_product_way(search: Search, product_id: str, k: int):
     vector = search.store.vectors(product_id)[IMAGE_VECTOR]
     query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime)
     docs = search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
-    return [json_commands(search.client).get(Product.key_for(product_id_from_search_key(doc.id.decode() if isinstance(doc.id, bytes) else doc.id))) for doc in docs]
+    ids = [product_id_from_search_key(doc.id.decode() if isinstance(doc.id, bytes) else doc.id) for doc in docs]
+    return [json_commands(search.client).get(Product.key_for(product_id)) for product_id in ids]
 
 
 VARIANTS = {

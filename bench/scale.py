@@ -41,8 +41,22 @@ import psutil
 import redis
 
 from bench.common import (
-    DEFAULT_DATA_DIR, FASHION_SAMPLE, RESULTS_DIR, Latency, Report, bench_command, cpu_seconds, machine,
-    markdown_table, measuring_quietly, publish, pyplot, redis_versions, sample_redis, timed_answers, used_memory,
+    DEFAULT_DATA_DIR,
+    FASHION_SAMPLE,
+    RESULTS_DIR,
+    Latency,
+    Report,
+    bench_command,
+    cpu_seconds,
+    machine,
+    markdown_table,
+    measuring_quietly,
+    publish,
+    pyplot,
+    redis_versions,
+    sample_redis,
+    timed_answers,
+    used_memory,
 )
 from bench.exact import ExactNeighbours
 from bench.recall import read_stored
@@ -105,18 +119,20 @@ class SyntheticCatalog:
         self.templates = templates
         self.real_vectors = real_vectors
         self.seed = seed
-        self.neighbours = {name: nearest_real(vectors, self.NEIGHBOURS) for name, vectors in (real_vectors or {}).items()}
-        self.noise = {name: self.NOISE * float(np.median(np.linalg.norm(vectors - vectors[self.neighbours[name][:, 0]],
-                                                                        axis=1)))
-                      for name, vectors in (real_vectors or {}).items()}
+        real_vectors = real_vectors or {}
+        self.neighbours = {name: nearest_real(vectors, self.NEIGHBOURS) for name, vectors in real_vectors.items()}
+        self.noise = {
+            name: self.NOISE * float(np.median(np.linalg.norm(vectors - vectors[self.neighbours[name][:, 0]], axis=1)))
+            for name, vectors in real_vectors.items()
+        }
 
     @classmethod
-    def random(cls, catalog: Path) -> "SyntheticCatalog":
+    def random(cls, catalog: Path) -> SyntheticCatalog:
         rows, _ = read_catalog(catalog)
         return cls([row.product.to_document() for row in rows])
 
     @classmethod
-    def clustered(cls, client: redis.Redis, catalog: Path) -> "SyntheticCatalog":
+    def clustered(cls, client: redis.Redis, catalog: Path) -> SyntheticCatalog:
         """From a catalog loaded into `client`'s Redis: its stored vectors and the matching rows."""
         stored = read_stored(client, set())
         rows = {row.product.id: row.product.to_document() for row in read_catalog(catalog)[0]}

@@ -23,8 +23,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.common import (
-    DEFAULT_DATA_DIR, FASHION_SAMPLE, RESULTS_DIR, AppServer, CpuMeter, Report, bench_command, cpu_seconds,
-    gunicorn, markdown_table, publish, sample_context, sample_redis, wait_for_quiet_machine,
+    DEFAULT_DATA_DIR,
+    FASHION_SAMPLE,
+    RESULTS_DIR,
+    AppServer,
+    CpuMeter,
+    Report,
+    bench_command,
+    cpu_seconds,
+    gunicorn,
+    markdown_table,
+    publish,
+    sample_context,
+    sample_redis,
+    wait_for_quiet_machine,
 )
 from bench.workload import sample_workload
 from finder.config import PROJECT_ROOT

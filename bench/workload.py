@@ -33,7 +33,7 @@ class Workload:
         return path
 
     @classmethod
-    def load(cls, path: Path) -> "Workload":
+    def load(cls, path: Path) -> Workload:
         return cls(**json.loads(Path(path).read_text()))
 
 

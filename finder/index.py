@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import redis
 from redis.commands.search.field import Field as RedisField
@@ -138,7 +138,7 @@ def _decode(value):
 
 
 def _pairs(value) -> dict:
-    return value if isinstance(value, dict) else dict(zip(value[::2], value[1::2]))
+    return value if isinstance(value, dict) else dict(zip(value[::2], value[1::2], strict=True))
 
 
 def ensure_index(client: redis.Redis, settings: Settings, text_dim: int, image_dim: int) -> IndexInfo:

@@ -7,8 +7,8 @@ JSON.MGET for the whole page (see search.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 from redis.commands.search.query import Query

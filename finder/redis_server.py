@@ -24,6 +24,7 @@ from pathlib import Path
 import redis
 from redis.backoff import NoBackoff
 from redis.commands.json import JSON
+from redis.driver_info import DriverInfo
 from redis.retry import Retry
 
 REQUIRED_MODULES = {"search": 21000, "ReJSON": 20600}  # name -> minimum version (2.10 / 2.6)
@@ -46,8 +47,8 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), retries=1),
-        lib_name=None,  # no CLIENT SETINFO handshake: each one would wait its own timeout on a hung server
-        lib_version=None,
+        # No CLIENT SETINFO handshake: each one would wait its own timeout on a hung server.
+        driver_info=DriverInfo(name=None, lib_version=None),
     )
 
 
@@ -88,7 +89,7 @@ def check_modules(client: redis.Redis) -> None:
 
 
 def _pairs(entry) -> dict:
-    return dict(zip(entry[::2], entry[1::2])) if isinstance(entry, list) else entry
+    return dict(zip(entry[::2], entry[1::2], strict=True)) if isinstance(entry, list) else entry
 
 
 def _text(value) -> str:
@@ -137,7 +138,7 @@ class EmbeddedRedis:
     def _state_path(self) -> Path:
         return self.data_dir / "server.json"
 
-    def start(self) -> "EmbeddedRedis":
+    def start(self) -> EmbeddedRedis:
         """Reuse the server already serving data_dir, or start one."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.data_dir / ".lock", "w") as lock:
@@ -160,7 +161,7 @@ class EmbeddedRedis:
         self._state_path.unlink(missing_ok=True)
         self.owned = False
 
-    def __enter__(self) -> "EmbeddedRedis":
+    def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

@@ -88,7 +88,8 @@ class Search:
                 if is_missing_index(reply):
                     return 0, {name: [] for name in FACET_FIELDS}
                 raise reply
-        return count_reply[0], {name: _facet_values(name, reply) for name, reply in zip(FACET_FIELDS, replies)}
+        facets = {name: _facet_values(name, reply) for name, reply in zip(FACET_FIELDS, replies, strict=True)}
+        return count_reply[0], facets
 
     def nearest(
         self,
@@ -156,7 +157,9 @@ class Search:
                 if is_missing_index(error) or attempt == 0:
                     continue  # the alias may have moved to an index of another algorithm
                 raise
-            return [(product_id_from_search_key(_text(doc.id)), float(getattr(doc, DISTANCE_FIELD))) for doc in result.docs]
+            return [
+                (product_id_from_search_key(_text(doc.id)), float(getattr(doc, DISTANCE_FIELD))) for doc in result.docs
+            ]
         return []
 
     def _search(self, query):
@@ -171,7 +174,7 @@ class Search:
 def _facet_values(attribute: str, reply: list) -> list[tuple[str | int, int]]:
     values = []
     for row in reply[1:]:
-        fields = dict(zip(row[::2], row[1::2]))
+        fields = dict(zip(row[::2], row[1::2], strict=True))
         value = fields.get(attribute.encode())
         if value is None:  # products without this attribute
             continue

@@ -8,9 +8,9 @@ products are one JSON.MGET, never one round trip per product.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import redis
@@ -80,7 +80,7 @@ class ProductStore:
         pipe.execute()
 
     @contextmanager
-    def watching(self, product_id: str) -> Iterator["WatchedProduct"]:
+    def watching(self, product_id: str) -> Iterator[WatchedProduct]:
         """Read-check-write one product with optimistic locking: the commit fails with
         redis.WatchError if anyone wrote the product since `watching` began."""
         with self.client.pipeline(transaction=True) as pipe:
@@ -141,7 +141,7 @@ class ProductStore:
             for pid in chunk:
                 pipe.hmget(search_key(pid), [TEXT_FINGERPRINT, IMAGE_FINGERPRINT])
             documents, *fingerprints = pipe.execute()
-            for pid, document, (text_fp, image_fp) in zip(chunk, documents, fingerprints):
+            for pid, document, (text_fp, image_fp) in zip(chunk, documents, fingerprints, strict=True):
                 states[pid] = StoredState(
                     document=document[0] if document else None,
                     text_fingerprint=text_fp.decode() if text_fp else None,

@@ -8,8 +8,8 @@ whose name changed needs a new text vector but keeps its image vector, and so on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import redis
 from PIL import Image
@@ -66,18 +66,18 @@ def embed_writes(
     needs_image = [write for write in pending if write.embed_image]
     images: dict[str, Image.Image] = {}
     failed = []
-    for write, image in zip(needs_image, decode_images([write.image for write in needs_image])):
+    for write, image in zip(needs_image, decode_images([write.image for write in needs_image]), strict=True):
         if isinstance(image, ImageError):
             failed.append((write, image))
         else:
             images[write.product.id] = image
     writable = [write for write in pending if not write.embed_image or write.product.id in images]
-    image_vectors = dict(zip(images, embedder.embed_images(list(images.values()))))
+    image_vectors = dict(zip(images, embedder.embed_images(list(images.values())), strict=True))
     needs_text = [write for write in writable if write.embed_text]
     text_vectors = dict(
         zip(
             (write.product.id for write in needs_text),
-            embedder.embed_texts([write.product.embedding_text() for write in needs_text]),
+            embedder.embed_texts([write.product.embedding_text() for write in needs_text]), strict=True,
         )
     )
     writes = [

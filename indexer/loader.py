@@ -9,9 +9,9 @@ so an interrupted load leaves only whole products behind and the next run resume
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from tqdm import tqdm
 
@@ -56,7 +56,8 @@ def load_catalog(
     report = LoadReport(rows=len(rows) + len(problems), failed=problems)
     line_of = {row.product.id: row.line for row in rows}
     pending = _pending_writes(rows, store, embedder, report)
-    with tqdm(total=len(pending), unit=" products", desc="Embedding", disable=not show_progress or not pending) as progress:
+    with tqdm(total=len(pending), unit=" products", desc="Embedding",
+              disable=not show_progress or not pending) as progress:
         for batch in _chunks(pending, batch_size):
             writes, unreadable = embed_writes(batch, embedder)
             report.failed += [
@@ -73,7 +74,8 @@ def load_catalog(
     return report
 
 
-def _pending_writes(rows: list[CatalogRow], store: ProductStore, embedder: Embedder, report: LoadReport) -> list[PendingWrite]:
+def _pending_writes(rows: list[CatalogRow], store: ProductStore, embedder: Embedder,
+                    report: LoadReport) -> list[PendingWrite]:
     """What each product needs written and embedded; unchanged products need nothing."""
     stored = store.stored_state(row.product.id for row in rows)
     pending = []

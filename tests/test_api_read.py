@@ -72,7 +72,8 @@ def test_products_default_paging(http):
 
 
 def test_bad_paging_parameters_are_400_naming_the_parameter(http):
-    for query, name in [("page=0", "page"), ("page=x", "page"), ("per_page=101", "per_page"), ("per_page=-1", "per_page")]:
+    cases = [("page=0", "page"), ("page=x", "page"), ("per_page=101", "per_page"), ("per_page=-1", "per_page")]
+    for query, name in cases:
         response = http.get(f"/api/products?{query}")
         assert response.status_code == 400, query
         assert response.json["error"]["code"] == "invalid_parameter"

@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 from finder.embeddings import ImageError, load_image, square_thumbnail
-
 from tests.support import SAMPLE_CATALOG
 
 

@@ -29,7 +29,7 @@ def assert_exact_top_k(hits, ids, distances, k):
     got = np.array([hit.distance for hit in hits])
     assert len(hits) == k
     np.testing.assert_allclose(got, expected, atol=TOLERANCE)
-    by_id = dict(zip(ids, distances))
+    by_id = dict(zip(ids, distances, strict=True))
     for hit in hits:
         assert abs(by_id[hit.product.id] - hit.distance) < TOLERANCE, hit.product.id
     assert len({hit.product.id for hit in hits}) == k
@@ -76,7 +76,7 @@ def test_scores_are_the_cosine_similarity_whatever_the_metric(flat_search, store
     _, search = flat_search
     ids, matrices = stored_vectors
     query = matrices[TEXT_VECTOR][7]
-    cosine = dict(zip(ids, matrices[TEXT_VECTOR] @ query))
+    cosine = dict(zip(ids, matrices[TEXT_VECTOR] @ query, strict=True))
     for hit in search.nearest(TEXT_VECTOR, query, K):
         assert hit.score == pytest.approx(cosine[hit.product.id], abs=TOLERANCE)
 
@@ -111,7 +111,7 @@ def test_flat_filtered_top_k_equals_numpy_over_the_filtered_products(flat_search
     products = store.get_many(ids)
     keep = np.array([passes(product, filters) for product in products])
     assert 0 < keep.sum() < len(ids)  # a real filter, not everything or nothing
-    kept_ids = [product_id for product_id, kept in zip(ids, keep) if kept]
+    kept_ids = [product_id for product_id, kept in zip(ids, keep, strict=True) if kept]
     for field in (TEXT_VECTOR, IMAGE_VECTOR):
         query = matrices[field][len(ids) // 2]
         hits = search.nearest(field, query, K, filters)

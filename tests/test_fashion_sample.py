@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from finder.config import Settings
+from finder.embeddings import Embedder
 from finder.index import create_index, describe_index, wait_until_indexed
 from finder.redis_server import EmbeddedRedis, connect
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, build_schema
 from finder.search import Search
 from finder.store import ProductStore
-from finder.embeddings import Embedder
 from tests.support import load_into, settings_for
 
 pytestmark = pytest.mark.fashion_sample

@@ -47,7 +47,7 @@ def test_the_sample_loads_completely(loaded_sample, client, store):
 def test_stored_products_match_the_catalog(loaded_sample, store):
     records = sample_records()
     products = store.get_many([record["id"] for record in records])
-    for record, product in zip(records, products):
+    for record, product in zip(records, products, strict=True):
         assert product is not None, record["id"]
         assert (product.name, product.gender, product.category, product.article_type, product.color) == (
             record["productDisplayName"], record["gender"], record["masterCategory"],

@@ -16,14 +16,13 @@ import redis
 
 from app import create_app
 from finder.config import PROJECT_ROOT
-from finder.index import describe_index, rebuild_index
+from finder.embeddings import Embedder
+from finder.index import describe_index, ensure_index, rebuild_index
 from finder.products import Product
 from finder.redis_server import EmbeddedRedis, connect
 from finder.schema import search_key
 from finder.store import ProductStore, UnexpectedReply, checked_reply, documents_from_mget
 from indexer.loader import load_catalog
-from finder.embeddings import Embedder
-from finder.index import ensure_index
 from tests.support import SAMPLE_CATALOG, load_into, settings_for
 
 API_KEY = "reliability-key-0123456789"

@@ -12,11 +12,12 @@ Usage: python data/sample/generate.py
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
@@ -60,7 +61,7 @@ def tone(rgb, f):
 
 
 def blend(a, b, t):
-    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))
 
 
 def luminance(rgb):
@@ -89,7 +90,7 @@ def spline(points, n=10):
             t = s / n
             out.append(tuple(0.5 * (2 * b + (-a + c) * t + (2 * a - 5 * b + 4 * c - d) * t * t
                                     + (-a + 3 * b - 3 * c + d) * t ** 3)
-                             for a, b, c, d in zip(p0, p1, p2, p3)))
+                             for a, b, c, d in zip(p0, p1, p2, p3, strict=True)))
     return out
 
 
@@ -218,9 +219,11 @@ def motif_print(d, x, y, size, colour, r):
     if shape == 0:
         d.ellipse((x - size * 0.5, y - size * 0.5, x + size * 0.5, y + size * 0.5), fill=colour)
     elif shape == 1:
-        d.polygon([(x, y - size * 0.6), (x + size * 0.6, y + size * 0.4), (x - size * 0.6, y + size * 0.4)], fill=colour)
+        d.polygon([(x, y - size * 0.6), (x + size * 0.6, y + size * 0.4), (x - size * 0.6, y + size * 0.4)],
+                  fill=colour)
     else:
-        d.line([(x - size * 0.6, y + size * 0.3), (x + size * 0.6, y - size * 0.3)], fill=colour, width=max(3, round(size * 0.3)))
+        d.line([(x - size * 0.6, y + size * 0.3), (x + size * 0.6, y - size * 0.3)], fill=colour,
+               width=max(3, round(size * 0.3)))
 
 
 # --------------------------------------------------------------------------- canvas
@@ -302,7 +305,7 @@ class Canvas:
     def dashed(self, points, colour, width=2, dash=7, gap=5):
         """A stitching line along a polyline."""
         on, left = True, dash
-        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             seg = math.hypot(x1 - x0, y1 - y0)
             pos = 0.0
             while pos < seg:
@@ -354,7 +357,8 @@ def emblem(cv, look, r, x, y, size):
             cv.draw.rounded_rectangle((x - size, top, x + size, top + size * 0.5), radius=6, fill=colour)
     else:
         cv.draw.polygon([(x, y - size), (x + size, y + size * 0.8), (x - size, y + size * 0.8)], fill=a)
-        cv.draw.polygon([(x, y - size * 0.2), (x + size * 0.5, y + size * 0.8), (x - size * 0.5, y + size * 0.8)], fill=b)
+        cv.draw.polygon([(x, y - size * 0.2), (x + size * 0.5, y + size * 0.8), (x - size * 0.5, y + size * 0.8)],
+                        fill=b)
 
 
 def neck_opening(cv, look, neck, back_drop, rib=12):
@@ -467,7 +471,8 @@ def draw_sweatshirt(cv, look, r):
     paint = look.paint(scale=0.9)
     hooded = look.variant == "hood"
     if hooded:
-        cv.fill(Mask().poly(spline(shift([(-96, 120), (-102, 56), (-60, 14), (0, 4), (60, 14), (102, 56), (96, 120)], C))),
+        cv.fill(Mask().poly(spline(shift([(-96, 120), (-102, 56), (-60, 14), (0, 4), (60, 14), (102, 56), (96, 120)],
+                                         C))),
                 paint)
         cv.fill(Mask().ellipse((C - 62, 40, C + 62, 128)), tone(look.colour, 0.6), light=0)
     cv.fill(Mask().poly(sym(neck + [shoulder, cuff_out, cuff_in, pit, (122 + w, 384), (0, 384)])), paint)
@@ -502,7 +507,8 @@ def draw_jacket(cv, look, r):
     cuffs(cv, cuff_in, cuff_out, 30, trim, stripe=stripe)
     sleeve_seams(cv, look, shoulder, pit)
     for s in (1, -1):
-        cv.fill(Mask().poly(side(shift([(4, 96), (4, 66), (48, 42), (60, 50), (56, 74), (14, 100)], C), s)), trim, light=0.5)
+        cv.fill(Mask().poly(side(shift([(4, 96), (4, 66), (48, 42), (60, 50), (56, 74), (14, 100)], C), s)), trim,
+                light=0.5)
         cv.line(side([(C + 44, 300), (C + 84, 240)], s), tone(look.colour, 0.5), 6)
     cv.fill(Mask().rect((C - 124 - w, 370, C + 124 + w, 404), radius=4), trim, light=0.6)
     if stripe:
@@ -511,7 +517,8 @@ def draw_jacket(cv, look, r):
     cv.line([(C, 72), (C, 404)], tone(zip_colour, 0.7), 6)
     for y in range(76, 402, 6):
         cv.line([(C - 4, y), (C + 4, y)], zip_colour, 2)
-    cv.draw.rounded_rectangle((C - 6, 88, C + 6, 122), radius=4, fill=zip_colour, outline=tone(zip_colour, 0.6), width=2)
+    cv.draw.rounded_rectangle((C - 6, 88, C + 6, 122), radius=4, fill=zip_colour, outline=tone(zip_colour, 0.6),
+                              width=2)
 
 
 def draw_kurta(cv, look, r):
@@ -570,7 +577,8 @@ def waistband(cv, look, top, waist, height=28):
     cv.fill(Mask().rect((C - waist, top - height, C + waist, top + 2), radius=3), look.paint(), light=0.5)
     for dx in (-70, -26, 26, 70):
         x = C + dx * waist / 92
-        cv.fill(Mask().rect((x - 4, top - height - 4, x + 4, top + 10), radius=2), tone(look.colour, 0.9), light=0, edge=0.6)
+        cv.fill(Mask().rect((x - 4, top - height - 4, x + 4, top + 10), radius=2), tone(look.colour, 0.9), light=0,
+                edge=0.6)
 
 
 def draw_jeans(cv, look, r):
@@ -580,8 +588,10 @@ def draw_jeans(cv, look, r):
     body = Mask().poly(outline)
     cv.fill(body, pattern("denim", look.colour, look.colour, r))
     for s in (1, -1):
-        cv.tint(Mask().ellipse((C + s * 56 - 34, 120, C + s * 56 + 34, 290)).within(body), (255, 255, 255), 0.22, blur=18)
-        cv.tint(Mask().ellipse((C + s * 54 - 24, 300, C + s * 54 + 24, 360)).within(body), (255, 255, 255), 0.12, blur=10)
+        cv.tint(Mask().ellipse((C + s * 56 - 34, 120, C + s * 56 + 34, 290)).within(body), (255, 255, 255), 0.22,
+                blur=18)
+        cv.tint(Mask().ellipse((C + s * 54 - 24, 300, C + s * 54 + 24, 360)).within(body), (255, 255, 255), 0.12,
+                blur=10)
     waistband(cv, look, 72, 94 + w)
     stitch = (214, 150, 70)
     cv.dashed([(C - 20, 72), (C - 20, 150), (C - 10, 170), (C, 176)], stitch)
@@ -736,13 +746,15 @@ def draw_formal_shoe(cv, look, r):
 def draw_heels(cv, look, r):
     block = look.variant == "block"
     lining = (236, 222, 200) if luminance(look.colour) < 0.75 else (204, 178, 150)
-    heel = [(326, 236), (368, 226), (364, 392), (334, 392)] if block else [(330, 236), (368, 226), (354, 392), (342, 392)]
+    heel = [(326, 236), (368, 226), (364, 392), (334, 392)] if block else [(330, 236), (368, 226), (354, 392), (342,
+                                                                                                                392)]
     cv.fill(Mask().poly(heel), tone(look.colour, 0.8))
     cv.fill(Mask().rect((heel[3][0] - 2, 382, heel[2][0] + 2, 398), radius=2), SOLE_DARK, light=0)
     upper = spline([(34, 334), (58, 300), (120, 282), (200, 258), (290, 212), (360, 176), (386, 186),
                     (384, 226), (340, 246), (250, 292), (160, 334), (90, 352), (46, 350)], 8)
     cv.fill(Mask().poly(upper), look.colour, light=1.2)
-    opening = spline([(150, 280), (230, 240), (320, 196), (364, 180), (374, 194), (340, 220), (260, 262), (180, 290)], 8)
+    opening = spline([(150, 280), (230, 240), (320, 196), (364, 180), (374, 194), (340, 220), (260, 262), (180, 290)],
+                     8)
     cv.fill(Mask().poly(opening), lining, light=0.5, edge=0.5)
     cv.line(bez((44, 352), (150, 346), (340, 244)), SOLE_DARK, 5)
     cv.tint(Mask().ellipse((56, 300, 136, 326)), (255, 255, 255), 0.3, blur=8)
@@ -786,7 +798,8 @@ def draw_sandals(cv, look, r):
         cv.fill(Mask().line(arch, 32), strap)
     cv.fill(Mask().line(bez((276, 306), (290, 206), (356, 196)) + [(362, 200)], 26), strap)
     cv.fill(Mask().line(bez((362, 200), (396, 250), (376, 304)), 26), strap)
-    cv.fill(Mask().rect((318, 188, 346, 214), radius=3).rect((325, 195, 339, 207), on=False), METAL["silver"], light=0.6)
+    cv.fill(Mask().rect((318, 188, 346, 214), radius=3).rect((325, 195, 339, 207), on=False), METAL["silver"],
+            light=0.6)
     for arch in (bez((64, 316), (104, 218), (160, 312)), bez((150, 316), (204, 206), (270, 308))):
         cv.dashed(arch[2:-2], ink(strap))
     cv.line([(52, 332), (400, 328)], tone(sole, 0.7), 2)
@@ -856,7 +869,8 @@ def draw_handbag(cv, look, r):
     hardware = METAL["gold"] if r.random() < 0.6 else METAL["silver"]
     if look.variant == "tote":
         for dx, f in ((10, 0.68), (0, 0.9)):
-            cv.fill(Mask().line(bez((C - 72 + dx, 176), (C + dx, 20), (C + 72 + dx, 176)), 16), tone(look.colour, f), light=0.5)
+            cv.fill(Mask().line(bez((C - 72 + dx, 176), (C + dx, 20), (C + 72 + dx, 176)), 16), tone(look.colour, f),
+                    light=0.5)
         body = Mask().poly(spline([(C - 124, 168), (C, 166), (C + 124, 168), (C + 150, 300), (C + 146, 396),
                                    (C, 404), (C - 146, 396), (C - 150, 300)], 8))
         cv.fill(body, look.paint(scale=0.9))
@@ -867,7 +881,8 @@ def draw_handbag(cv, look, r):
         cv.fill(Mask().line(bez((C - 60, 150), (C, 50), (C + 60, 150)), 18), tone(look.colour, 0.9), light=0.5)
         body = Mask().rect((C - 150, 140, C + 150, 384), radius=34)
         cv.fill(body, look.paint(scale=0.9))
-        flap = Mask().poly([(C - 150, 150), (C + 150, 150)] + bez((C + 150, 230), (C, 290), (C - 150, 230))).within(body)
+        flap = Mask().poly([(C - 150, 150), (C + 150, 150)] + bez((C + 150, 230), (C, 290), (C - 150,
+                                                                                             230))).within(body)
         cv.fill(flap, tone(look.colour, 0.94), light=0.6)
         cv.fill(Mask().rect((C - 22, 238, C + 22, 270), radius=6), hardware, light=0.8)
         cv.fill(Mask().rect((C - 10, 246, C + 10, 262), radius=3), tone(look.colour, 0.8), light=0, edge=0.8)
@@ -904,7 +919,8 @@ def draw_sunglasses(cv, look, r):
             outline = spline([(cx - s * 64, cy - 44), (cx + s * 60, cy - 40), (cx + s * 70, cy + 10),
                               (cx + s * 30, cy + 62), (cx - s * 20, cy + 66), (cx - s * 66, cy + 10)], 10)
         elif shape == "round":
-            outline = spline([(cx + 66 * math.cos(a), cy + 62 * math.sin(a)) for a in np.linspace(0, math.tau, 12, endpoint=False)], 6)
+            outline = spline([(cx + 66 * math.cos(a), cy + 62 * math.sin(a)) for a in np.linspace(0, math.tau, 12,
+                                                                                                  endpoint=False)], 6)
         elif shape == "cateye":
             outline = spline([(cx - s * 64, cy - 30), (cx + s * 50, cy - 40), (cx + s * 78, cy - 54),
                               (cx + s * 60, cy + 30), (cx, cy + 54), (cx - s * 60, cy + 30)], 10)
@@ -915,7 +931,8 @@ def draw_sunglasses(cv, look, r):
         cv.fill(Mask().line(outline + outline[:2], 14), frame, light=0.6, edge=0.7)
         glass = Mask().poly(outline)
         cv.fill(glass, lens, light=0.4, edge=0)
-        cv.tint(Mask().poly([(cx - 40, cy - 30), (cx - 16, cy - 40), (cx - 50, cy + 30), (cx - 64, cy + 10)]).within(glass),
+        cv.tint(Mask().poly([(cx - 40, cy - 30), (cx - 16, cy - 40), (cx - 50, cy + 30), (cx - 64,
+                                                                                          cy + 10)]).within(glass),
                 (255, 255, 255), 0.28, blur=4)
     cv.fill(Mask().line(bez((C - 28, 204), (C, 188), (C + 28, 204)), 12), frame, light=0.4)
     if shape == "aviator":
@@ -945,12 +962,14 @@ def draw_belt(cv, look, r):
     buckle = METAL["gold"] if r.random() < 0.4 else METAL["silver"]
     ring = Mask().ellipse((34, 110, 414, 340)).ellipse((80, 146, 368, 306), on=False)
     cv.fill(ring, look.colour, light=1.1)
-    cv.dashed([(C + 172 * math.cos(a), 225 + 104 * math.sin(a)) for a in np.linspace(0, math.tau, 90)], ink(look.colour))
+    cv.dashed([(C + 172 * math.cos(a), 225 + 104 * math.sin(a)) for a in np.linspace(0, math.tau, 90)],
+              ink(look.colour))
     tail = Mask().poly([(C - 20, 308), (C - 150, 290), (C - 158, 306), (C - 150, 322), (C - 20, 342)])
     cv.fill(tail, tone(look.colour, 0.95), light=0.8)
     for x in (C + 60, C + 84, C + 108):
         cv.dot((x, 330 - (x - C) * 0.18), 4, tone(look.colour, 0.4))
-    cv.fill(Mask().rect((C - 50, 290, C + 12, 358), radius=8).rect((C - 38, 302, C, 346), radius=4, on=False), buckle, light=0.8)
+    cv.fill(Mask().rect((C - 50, 290, C + 12, 358), radius=8).rect((C - 38, 302, C, 346), radius=4, on=False), buckle,
+            light=0.8)
     cv.line([(C - 44, 324), (C + 6, 324)], tone(buckle, 0.7), 5)
     cv.fill(Mask().rect((C + 20, 300, C + 36, 350), radius=3), tone(look.colour, 0.85), light=0.3)
 
@@ -970,7 +989,8 @@ def draw_socks(cv, look, r):
     """A pair of socks side by side, toes pointing left."""
     for x0, y0 in ((150, 40), (262, 66)):
         sock = spline([(x0, y0), (x0 + 92, y0), (x0 + 96, y0 + 240), (x0 + 84, y0 + 306), (x0 + 40, y0 + 330),
-                       (x0 - 80, y0 + 336), (x0 - 106, y0 + 310), (x0 - 84, y0 + 276), (x0 - 10, y0 + 262), (x0 - 4, y0 + 160)], 8)
+                       (x0 - 80, y0 + 336), (x0 - 106, y0 + 310), (x0 - 84, y0 + 276), (x0 - 10, y0 + 262),
+                       (x0 - 4, y0 + 160)], 8)
         body = Mask().poly(sock)
         cv.fill(body, look.paint(scale=0.8))
         patch = tone(look.colour, 0.8) if look.pattern != "solid" else look.accent
@@ -1061,13 +1081,15 @@ ARTICLES = (
             seasons=WARM),
     Article("Shirts", "Apparel", "Topwear", "Shirt", 18, draw_shirt,
             {"Men": 75, "Women": 15, "Boys": 10},
-            ("White", "Blue", "Navy Blue", "Black", "Grey", "Pink", "Maroon", "Olive", "Green", "Lavender", "Red", "Beige"),
+            ("White", "Blue", "Navy Blue", "Black", "Grey", "Pink", "Maroon", "Olive", "Green", "Lavender", "Red",
+             "Beige"),
             ("solid", "checked", "checked", "striped"),
             (("Slim Fit", "slim"), ("Regular Fit", "regular"), ("", "regular")),
             ("Casual", "Formal")),
     Article("Tops", "Apparel", "Topwear", "Top", 12, draw_top, {"Women": 85, "Girls": 15}, WOMEN_COLOURS,
             ("solid", "printed", "floral", "striped", "polka"),
-            (("Peplum", "peplum"), ("Sleeveless", "tank"), ("Short Sleeve", "regular"), ("", "regular")), ("Casual", "Party")),
+            (("Peplum", "peplum"), ("Sleeveless", "tank"), ("Short Sleeve", "regular"), ("", "regular")), ("Casual",
+                                                                                                           "Party")),
     Article("Sweatshirts", "Apparel", "Topwear", "Sweatshirt", 10, draw_sweatshirt,
             {"Men": 50, "Women": 30, "Unisex": 10, "Boys": 10}, APPAREL_COLOURS,
             ("solid", "solid", "graphic", "striped"), (("Hooded", "hood"), ("Crew Neck", "crew"), ("", "crew")),
@@ -1096,7 +1118,8 @@ ARTICLES = (
             NEUTRALS + ("Blue", "Red", "Teal"), ("solid", "solid", "checked", "printed"),
             (("Cargo", "cargo"), ("Regular Fit", "plain"), ("", "plain")), ("Casual", "Sports"), seasons=WARM),
     Article("Skirts", "Apparel", "Bottomwear", "Skirt", 8, draw_skirt, {"Women": 80, "Girls": 20}, WOMEN_COLOURS,
-            ("solid", "floral", "polka", "checked"), (("A-Line", "aline"), ("Pleated", "pleated"), ("Pencil", "pencil")),
+            ("solid", "floral", "polka", "checked"), (("A-Line", "aline"), ("Pleated", "pleated"), ("Pencil",
+                                                                                                    "pencil")),
             ("Casual", "Party")),
     Article("Track Pants", "Apparel", "Bottomwear", "Track Pants", 8, draw_track_pants,
             {"Men": 60, "Women": 30, "Unisex": 10}, ("Black", "Navy Blue", "Grey", "Charcoal", "Blue", "Red", "Maroon"),
@@ -1160,7 +1183,8 @@ ARTICLES = (
             ("Black", "Grey", "Navy Blue", "White", "Red", "Blue", "Maroon"), ("solid", "striped", "striped", "polka"),
             (("Pack of 2", ""), ("Crew-Length", "")), ("Casual", "Sports"), SPORTS + KNITWEAR[:1]),
     Article("Ties", "Accessories", "Ties", "Tie", 6, draw_tie, {"Men": 100},
-            ("Navy Blue", "Maroon", "Black", "Blue", "Red", "Grey", "Purple", "Green"), ("striped", "striped", "polka", "checked", "solid"),
+            ("Navy Blue", "Maroon", "Black", "Blue", "Red", "Grey", "Purple", "Green"), ("striped", "striped",
+                                                                                         "polka", "checked", "solid"),
             (("Silk", ""), ("Slim", ""), ("Woven", "")), ("Formal",), KNITWEAR + ("Ashgrove",)),
     Article("Scarves", "Accessories", "Scarves", "Scarf", 6, draw_scarf, {"Women": 70, "Unisex": 20, "Men": 10},
             ("Red", "Maroon", "Grey", "Beige", "Navy Blue", "Mustard", "Pink", "Teal", "Cream"),
