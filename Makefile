@@ -11,13 +11,20 @@ TORCH_PIN := $(shell grep -E '^torch==' requirements.txt)
 # Settings given on the make command line reach the app as environment variables.
 export CATALOG HOST PORT REDIS_URL INDEX_ALGORITHM DISTANCE_METRIC
 
-.PHONY: run test install install-dev bench bench-full clean
+.PHONY: run test lint fuzz install install-dev bench bench-full clean
 
 run: $(VENV)/.installed
 	$(BIN)/flask --app app serve
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+# The property tests with fresh random examples and ten times the CI budget.
+fuzz: $(VENV)/.installed-dev
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest tests/test_fuzz.py
 
 # Benchmarks (docs/benchmarks.md); tables and plots go to bench/results/. The fashion sample is
 # loaded once into /tmp/bench-data and reused (python -m bench --help for the options).

@@ -6,15 +6,24 @@ fresh server of their own.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from finder.config import Settings
 from finder.embeddings import Embedder
 from finder.redis_server import EmbeddedRedis, connect
 from finder.store import ProductStore
 from tests.support import FASHION_SAMPLE, SAMPLE_CATALOG, load_into, settings_for
+
+# Property tests: `make test` (and CI) use the "ci" profile, the same examples on every run unless
+# --hypothesis-seed=N asks for others; HYPOTHESIS_PROFILE=explore (`make fuzz`) searches ten times
+# wider with fresh random examples each run. A failure prints the seed or blob that reproduces it.
+hypothesis_settings.register_profile("ci", max_examples=300, derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", max_examples=3000, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
