@@ -7,6 +7,7 @@ import atexit
 from flask import Flask
 
 from app import api, api_writes, cli, errors, pages
+from app.limits import max_upload_bytes
 from app.services import Services
 from finder.config import PROJECT_ROOT, Settings
 from finder.redis_server import resolve_redis
@@ -20,7 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.json.sort_keys = False  # keep fields in their documented order
-    app.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1024 * 1024)
+    app.config["MAX_CONTENT_LENGTH"] = max_upload_bytes(settings)
 
     redis_url, embedded = resolve_redis(settings)
     if embedded:

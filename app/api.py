@@ -7,9 +7,11 @@ import time
 from flask import Blueprint, request, url_for
 
 from app.errors import ApiError
+from app.limits import DEFAULT_K, DEFAULT_PER_PAGE, MAX_BROWSE_DEPTH, MAX_K, MAX_PER_PAGE, MAX_QUERY_LENGTH
 from app.openapi import openapi_document
 from app.params import FILTER_PARAMS, check_known, choice_param, filters_from, int_param, single
 from app.services import services
+from finder.config import EF_RUNTIME_RANGE
 from finder.embeddings import ImageError, load_image
 from finder.index import describe_index
 from finder.queries import Filters
@@ -19,12 +21,6 @@ from finder.uploads import upload_id_for
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
-DEFAULT_PER_PAGE = 24
-MAX_PER_PAGE = 100
-MAX_BROWSE_DEPTH = 1_000_000  # RediSearch's MAXSEARCHRESULTS: no page may end beyond it
-DEFAULT_K = 12
-MAX_K = 100
-MAX_QUERY_LENGTH = 500
 VECTOR_BY = {"text": TEXT_VECTOR, "image": IMAGE_VECTOR}
 SEARCH_PARAMS = ("k", "ef_runtime", *FILTER_PARAMS)
 IMAGE_ERROR_STATUS = {"not_an_image": 415, "corrupt": 400, "too_large": 413}
@@ -40,7 +36,8 @@ def index_info():
     finder = services()
     info = describe_index(finder.client)
     if info is None:
-        raise ApiError(404, "index_not_found", "there is no search index yet: load a catalog with `python -m indexer load PATH`")
+        raise ApiError(404, "index_not_found",
+                       "there is no search index yet: load a catalog with `python -m indexer load PATH`")
     hnsw = None
     if info.algorithm == "HNSW":
         first = next(iter(info.vector_fields.values()))
@@ -89,7 +86,9 @@ def facets():
     return {
         "total": total,
         "filters": filters.as_dict(),
-        "facets": {name: [{"value": value, "count": count} for value, count in pairs] for name, pairs in values.items()},
+        "facets": {
+            name: [{"value": value, "count": count} for value, count in pairs] for name, pairs in values.items()
+        },
     }
 
 
@@ -169,7 +168,8 @@ def search_by_uploaded_image(upload_id: str):
     finder = services()
     vector = finder.uploads.vector(upload_id)
     if vector is None:
-        raise ApiError(404, "upload_not_found", "this photo is no longer stored (uploads are kept for a day); upload it again")
+        raise ApiError(404, "upload_not_found",
+                       "this photo is no longer stored (uploads are kept for a day); upload it again")
     hits = finder.search.nearest(IMAGE_VECTOR, vector, k, filters, ef_runtime)
     return _results(hits, k, ef_runtime, filters, started, query=_photo_query(upload_id))
 
@@ -180,7 +180,7 @@ def _photo_query(upload_id: str) -> dict:
 
 def _search_options() -> tuple[int, int | None, Filters]:
     k = int_param(request.args, "k", DEFAULT_K, 1, MAX_K)
-    ef_runtime = int_param(request.args, "ef_runtime", None, 1, 4096)
+    ef_runtime = int_param(request.args, "ef_runtime", None, *EF_RUNTIME_RANGE)
     return k, ef_runtime, filters_from(request.args)
 
 

@@ -19,12 +19,11 @@ from app.auth import require_api_key
 from app.errors import ApiError
 from app.services import services
 from finder.embeddings import ImageError
-from finder.products import validation_message
+from finder.products import CLIENT_FIELDS, validation_message
 from finder.writes import ProductExists, ProductNotFound, WriteConflict
 
 blueprint = Blueprint("api_writes", __name__, url_prefix="/api")
 
-CLIENT_FIELDS = ("id", "name", "gender", "category", "sub_category", "article_type", "color", "season", "year", "usage")
 
 
 @blueprint.post("/products")
@@ -60,7 +59,8 @@ def _attempt(write):
     except ImageError as error:
         raise ApiError(IMAGE_ERROR_STATUS[error.kind], error.kind, str(error)) from None
     except ProductExists as error:
-        raise ApiError(409, "product_exists", f"a product with id {str(error)!r} already exists; PUT replaces it") from None
+        raise ApiError(409, "product_exists",
+                       f"a product with id {str(error)!r} already exists; PUT replaces it") from None
     except ProductNotFound as error:
         raise ApiError(404, "product_not_found", f"no product with id {str(error)!r}") from None
     except WriteConflict as error:
@@ -82,7 +82,8 @@ def _product_request(photo_required: bool) -> tuple[dict, bytes | None]:
     elif request.mimetype == "application/json":
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            raise ApiError(400, "invalid_json", "the body must be a JSON object: {\"product\": {...}, \"image\": \"<base64>\"}")
+            raise ApiError(400, "invalid_json",
+                           "the body must be a JSON object: {\"product\": {...}, \"image\": \"<base64>\"}")
         unknown = sorted(set(body) - {"product", "image"})
         if unknown:
             raise ApiError(400, "invalid_product", f"unknown field {', '.join(map(repr, unknown))} in the body; "

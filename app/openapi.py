@@ -1,24 +1,27 @@
 """The OpenAPI 3 document of the whole HTTP interface, served at /api/openapi.json.
 
-A test checks that every route of the app is described here, with its methods.
+Product schemas come from the Product model and every limit from app/limits.py, so the document
+cannot drift from what the views enforce. A test checks that every route of the app is described
+here, with its methods.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from app.params import MAX_VALUE_LENGTH, MAX_VALUES_PER_FILTER, YEAR_RANGE
-from finder.products import CATEGORICAL_FIELDS, ID_PATTERN
-
-FILTER_DESCRIPTIONS = {
-    "gender": "Men, Women, Unisex, Boys, Girls",
-    "category": "master category, e.g. Apparel, Footwear, Accessories",
-    "sub_category": "e.g. Topwear, Shoes, Watches",
-    "article_type": "e.g. Tshirts, Casual Shoes, Handbags",
-    "color": "base colour, e.g. Black, Navy Blue",
-    "season": "Summer, Fall, Winter, Spring",
-    "usage": "e.g. Casual, Formal, Sports",
-}
+from app.limits import (
+    DEFAULT_K,
+    DEFAULT_PER_PAGE,
+    FILTER_YEAR_RANGE,
+    MAX_BROWSE_DEPTH,
+    MAX_FILTER_VALUE_LENGTH,
+    MAX_K,
+    MAX_PER_PAGE,
+    MAX_QUERY_LENGTH,
+    MAX_VALUES_PER_FILTER,
+)
+from finder.config import EF_RUNTIME_RANGE
+from finder.products import CATEGORICAL_FIELDS, ID_PATTERN, Product, client_fields_schema
 
 
 def _query(name: str, schema: dict, description: str, **extra) -> dict:
@@ -30,15 +33,16 @@ def _filter_parameters() -> list[dict]:
         _query(
             name,
             {"type": "array", "maxItems": MAX_VALUES_PER_FILTER,
-             "items": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_LENGTH, "pattern": r"\S"}},
-            f"Only products with this {name.replace('_', ' ')} ({FILTER_DESCRIPTIONS[name]}). Repeat the parameter "
+             "items": {"type": "string", "minLength": 1, "maxLength": MAX_FILTER_VALUE_LENGTH, "pattern": r"\S"}},
+            f"Only products with this {name.replace('_', ' ')} ({Product.model_fields[name].description}). "
+            "Repeat the parameter "
             "for alternatives (OR); different attributes combine with AND. Matching ignores case.",
             style="form", explode=True,
         )
         for name in CATEGORICAL_FIELDS
     ]
     years = [
-        _query(name, {"type": "integer", "minimum": YEAR_RANGE[0], "maximum": YEAR_RANGE[1]},
+        _query(name, {"type": "integer", "minimum": FILTER_YEAR_RANGE[0], "maximum": FILTER_YEAR_RANGE[1]},
                f"Only products from this year {'on' if name == 'year_min' else 'or earlier'} (inclusive).")
         for name in ("year_min", "year_max")
     ]
@@ -49,8 +53,8 @@ PRODUCT_ID = {"name": "product_id", "in": "path", "required": True, "schema": {"
               "description": f"Product id ({ID_PATTERN})"}
 UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"},
              "description": "The upload_id a photo search returned (in query.upload_id)"}
-K = _query("k", {"type": "integer", "minimum": 1, "maximum": 100, "default": 12}, "Number of results.")
-EF_RUNTIME = _query("ef_runtime", {"type": "integer", "minimum": 1, "maximum": 4096},
+K = _query("k", {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": DEFAULT_K}, "Number of results.")
+EF_RUNTIME = _query("ef_runtime", {"type": "integer", "minimum": EF_RUNTIME_RANGE[0], "maximum": EF_RUNTIME_RANGE[1]},
                     "HNSW candidate list size for this query (recall vs speed); ignored by a FLAT index. "
                     "Default HNSW_EF_RUNTIME; never less than k.")
 
@@ -112,6 +116,16 @@ def _search_operation(summary: str, extra_parameters: list[dict], extra_response
     }
 
 
+def _product_schema() -> dict:
+    """A product as the API returns it: the client's fields plus the URL of its photo."""
+    fields = client_fields_schema()
+    return {
+        "type": "object",
+        "required": [*fields["required"], "image_url"],
+        "properties": {**fields["properties"], "image_url": {"type": "string"}},
+    }
+
+
 SCHEMAS = {
     "Error": {
         "type": "object",
@@ -119,32 +133,11 @@ SCHEMAS = {
         "properties": {"error": {"type": "object", "required": ["code", "message"],
                                  "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
     },
-    "Product": {
-        "type": "object",
-        "required": ["id", "name", "gender", "category", "sub_category", "article_type", "image_url"],
-        "properties": {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            **{name: {"type": "string"} for name in ("gender", "category", "sub_category", "article_type")},
-            **{name: {"type": ["string", "null"]} for name in ("color", "season", "usage")},
-            "year": {"type": ["integer", "null"]},
-            "image_url": {"type": "string"},
-        },
-    },
+    "Product": _product_schema(),
     "ProductFields": {
-        "type": "object",
+        **client_fields_schema(),
         "description": "A product as a client writes it (the server stores the photo and sets image_url). "
                        "On PUT the id comes from the URL and may be left out.",
-        "required": ["id", "name", "gender", "category", "sub_category", "article_type"],
-        "additionalProperties": False,
-        "properties": {
-            "id": {"type": "string", "pattern": ID_PATTERN},
-            "name": {"type": "string", "minLength": 1, "maxLength": 300},
-            **{name: {"type": "string", "minLength": 1, "maxLength": 100}
-               for name in ("gender", "category", "sub_category", "article_type")},
-            **{name: {"type": ["string", "null"], "maxLength": 100} for name in ("color", "season", "usage")},
-            "year": {"type": ["integer", "null"], "minimum": 1900, "maximum": 2100},
-        },
     },
     "ProductPage": {
         "type": "object",
@@ -254,9 +247,10 @@ def openapi_document() -> dict:
                 "get": {
                     "summary": "Browse products, optionally filtered",
                     "parameters": [
-                        _query("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},
+                        _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_BROWSE_DEPTH, "default": 1},
                                "Page number."),
-                        _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 24},
+                        _query("per_page",
+                               {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
                                "Products per page."),
                         *_filter_parameters(),
                     ],
@@ -311,7 +305,7 @@ def openapi_document() -> dict:
             }},
             "/api/search": {"get": _search_operation(
                 "Free-text semantic search over the text vectors",
-                [_query("q", {"type": "string", "minLength": 1, "maxLength": 500}, "What to look for.",
+                [_query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_LENGTH}, "What to look for.",
                         required=True)],
             )},
             "/api/search/image": {"post": {

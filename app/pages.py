@@ -9,6 +9,7 @@ import redis
 from flask import Blueprint, Response, render_template, send_file
 
 from app.errors import ApiError
+from app.limits import page_config
 from app.services import services
 from finder.products import ID_PATTERN
 
@@ -19,7 +20,7 @@ IMAGE_MAX_AGE_SECONDS = 300
 
 @blueprint.get("/")
 def home():
-    return render_template("index.html")
+    return render_template("index.html", page_config=page_config(services().settings))
 
 
 @blueprint.get("/health")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from werkzeug.datastructures import MultiDict
 
 from app.errors import ApiError
+from app.limits import FILTER_YEAR_RANGE, MAX_FILTER_VALUE_LENGTH, MAX_VALUES_PER_FILTER
 from finder.products import CATEGORICAL_FIELDS
 from finder.queries import Filters
 
 FILTER_PARAMS = (*CATEGORICAL_FIELDS, "year_min", "year_max")
-MAX_VALUES_PER_FILTER = 50
-MAX_VALUE_LENGTH = 100
-YEAR_RANGE = (0, 9999)
 
 
 def check_known(args: MultiDict, allowed: Iterable[str]) -> None:
@@ -34,15 +32,17 @@ def filters_from(args: MultiDict) -> Filters:
             continue
         if any(not value for value in values):
             raise ApiError(400, "invalid_parameter", f"{name} must not be empty")
-        if any(len(value) > MAX_VALUE_LENGTH for value in values):
-            raise ApiError(400, "invalid_parameter", f"{name} values must be at most {MAX_VALUE_LENGTH} characters")
+        if any(len(value) > MAX_FILTER_VALUE_LENGTH for value in values):
+            raise ApiError(400, "invalid_parameter",
+                           f"{name} values must be at most {MAX_FILTER_VALUE_LENGTH} characters")
         if len(values) > MAX_VALUES_PER_FILTER:
             raise ApiError(400, "invalid_parameter", f"{name} may be given at most {MAX_VALUES_PER_FILTER} times")
         tags[name] = tuple(dict.fromkeys(values))  # repeated values are one alternative
-    year_min = int_param(args, "year_min", None, *YEAR_RANGE)
-    year_max = int_param(args, "year_max", None, *YEAR_RANGE)
+    year_min = int_param(args, "year_min", None, *FILTER_YEAR_RANGE)
+    year_max = int_param(args, "year_max", None, *FILTER_YEAR_RANGE)
     if year_min is not None and year_max is not None and year_min > year_max:
-        raise ApiError(400, "invalid_parameter", f"year_min ({year_min}) must not be greater than year_max ({year_max})")
+        raise ApiError(400, "invalid_parameter",
+                       f"year_min ({year_min}) must not be greater than year_max ({year_max})")
     try:
         return Filters(tags=tags, year_min=year_min, year_max=year_max)
     except ValueError as error:

@@ -1,17 +1,17 @@
 """All configuration, read once from environment variables.
 
-Every setting has one name, one default and one validation rule here; nothing else in the
-project reads os.environ for configuration.
+Every setting is declared once, below: its name, default, validation rule and description. Nothing
+else in the project reads os.environ for configuration, and the README's table of variables is
+printed from these declarations (`python -m finder.config`; a test keeps the two equal).
+This module depends on nothing else in finder/.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Mapping
-
-from finder.embeddings import BUILTIN_IMAGE_MODELS, BUILTIN_TEXT_MODELS, ModelError, check_model_name
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG = PROJECT_ROOT / "data" / "sample"
@@ -19,97 +19,56 @@ DEFAULT_CATALOG = PROJECT_ROOT / "data" / "sample"
 ALGORITHMS = ("HNSW", "FLAT")
 METRICS = ("COSINE", "IP", "L2")
 HYBRID_POLICIES = ("AUTO", "ADHOC_BF", "BATCHES")
+EF_RUNTIME_RANGE = (1, 4096)  # HNSW_EF_RUNTIME and the API's per-request ef_runtime
+MIN_API_KEY_LENGTH = 16
+
+# Embedding models whose weights ship in pip packages (finder/embeddings.py loads them).
+# TEXT_MODEL and IMAGE_MODEL also accept the path of a local sentence-transformers model directory.
+BUILTIN_TEXT_MODELS = ("all-MiniLM-L6-v2",)
+BUILTIN_IMAGE_MODELS = ("efficientnet-lite0",)
 
 
 class ConfigError(ValueError):
     """A setting has a value we cannot use. The message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    redis_url: str | None = None
-    redis_timeout: float = 2.0
-    index_algorithm: str = "HNSW"
-    distance_metric: str = "COSINE"
-    hnsw_m: int = 16
-    hnsw_ef_construction: int = 200
-    hnsw_ef_runtime: int = 100
-    hybrid_policy: str = "AUTO"
-    catalog: Path | None = None
-    data_dir: Path = PROJECT_ROOT / "data"
-    text_model: str = "all-MiniLM-L6-v2"
-    image_model: str = "efficientnet-lite0"
-    host: str = "127.0.0.1"
-    port: int = 5000
-    web_workers: int = 2
-    web_threads: int = 4
-    max_upload_mb: float = 10.0
-    api_key: str | None = field(default=None, repr=False)  # never printed with the settings
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
-        env = os.environ if environ is None else environ
-        values = {}
-        for setting in fields(cls):
-            variable = setting.name.upper()
-            raw = env.get(variable, "").strip()
-            if raw:
-                values[setting.name] = _parse(variable, raw)
-        return cls(**values)
-
-    def with_overrides(self, **changes) -> "Settings":
-        """A copy with some settings replaced, validated like environment values."""
-        parsed = {
-            name: _parse(name.upper(), str(value)) for name, value in changes.items() if value is not None
-        }
-        return replace(self, **parsed)
-
-    @property
-    def catalog_path(self) -> Path:
-        return self.catalog or DEFAULT_CATALOG
-
-    @property
-    def redis_dir(self) -> Path:
-        return self.data_dir / "redis"
-
-    @property
-    def model_cache_dir(self) -> Path:
-        return self.data_dir / "models"
-
-    @property
-    def product_images_dir(self) -> Path:
-        """Photos of products written through the API."""
-        return self.data_dir / "images"
+Parser = Callable[[str, str], object]
 
 
-def _choice(variable: str, raw: str, allowed: tuple[str, ...]) -> str:
-    value = raw.upper()
-    if value not in allowed:
-        raise ConfigError(f"{variable}={raw!r} is not valid; allowed values: {', '.join(allowed)}")
-    return value
+def _choice(allowed: tuple[str, ...]) -> Parser:
+    def parse(variable: str, raw: str) -> str:
+        value = raw.upper()
+        if value not in allowed:
+            raise ConfigError(f"{variable}={raw!r} is not valid; allowed values: {', '.join(allowed)}")
+        return value
+
+    return parse
 
 
-def _integer(variable: str, raw: str, low: int, high: int) -> int:
-    return _bounded(variable, raw, low, high, int, "an integer")
+def _bounded(low, high, convert, kind: str) -> Parser:
+    def parse(variable: str, raw: str):
+        try:
+            value = convert(raw)
+        except ValueError:
+            raise ConfigError(f"{variable}={raw!r} is not {kind}; allowed values: {low}..{high}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{variable}={raw!r} is out of range; allowed values: {low}..{high}")
+        return value
+
+    return parse
 
 
-def _number(variable: str, raw: str, low: float, high: float) -> float:
-    return _bounded(variable, raw, low, high, float, "a number")
+def _integer(low: int, high: int) -> Parser:
+    return _bounded(low, high, int, "an integer")
 
 
-def _bounded(variable: str, raw: str, low, high, convert, kind: str):
-    try:
-        value = convert(raw)
-    except ValueError:
-        raise ConfigError(f"{variable}={raw!r} is not {kind}; allowed values: {low}..{high}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{variable}={raw!r} is out of range; allowed values: {low}..{high}")
-    return value
+def _number(low: float, high: float) -> Parser:
+    return _bounded(low, high, float, "a number")
 
 
-def _secret(variable: str, raw: str, min_length: int) -> str:
-    if len(raw) < min_length:
-        raise ConfigError(f"{variable} is too short; allowed values: at least {min_length} characters")
+def _secret(variable: str, raw: str) -> str:
+    if len(raw) < MIN_API_KEY_LENGTH:
+        raise ConfigError(f"{variable} is too short; allowed values: at least {MIN_API_KEY_LENGTH} characters")
     return raw
 
 
@@ -130,37 +89,136 @@ def _text(variable: str, raw: str) -> str:
     return raw
 
 
-def _model(builtins: dict[str, int]):
+def _model(builtins: tuple[str, ...]) -> Parser:
     def parse(variable: str, raw: str) -> str:
-        try:
-            return check_model_name(variable, raw, builtins)
-        except ModelError as error:
-            raise ConfigError(str(error)) from None
+        if raw in builtins or (Path(raw).expanduser() / "modules.json").is_file():
+            return raw
+        raise ConfigError(
+            f"{variable}={raw!r} is not a known model; allowed values: {', '.join(builtins)}, "
+            "or the path of a local sentence-transformers model directory (one with modules.json)"
+        )
 
     return parse
 
 
-_PARSERS = {
-    "REDIS_URL": _redis_url,
-    "REDIS_TIMEOUT": lambda v, raw: _number(v, raw, 0.1, 60.0),
-    "INDEX_ALGORITHM": lambda v, raw: _choice(v, raw, ALGORITHMS),
-    "DISTANCE_METRIC": lambda v, raw: _choice(v, raw, METRICS),
-    "HNSW_M": lambda v, raw: _integer(v, raw, 2, 512),
-    "HNSW_EF_CONSTRUCTION": lambda v, raw: _integer(v, raw, 1, 4096),
-    "HNSW_EF_RUNTIME": lambda v, raw: _integer(v, raw, 1, 4096),
-    "HYBRID_POLICY": lambda v, raw: _choice(v, raw, HYBRID_POLICIES),
-    "CATALOG": _directory,
-    "DATA_DIR": _directory,
-    "TEXT_MODEL": _model(BUILTIN_TEXT_MODELS),
-    "IMAGE_MODEL": _model(BUILTIN_IMAGE_MODELS),
-    "HOST": _text,
-    "PORT": lambda v, raw: _integer(v, raw, 1, 65535),
-    "WEB_WORKERS": lambda v, raw: _integer(v, raw, 1, 64),
-    "WEB_THREADS": lambda v, raw: _integer(v, raw, 1, 256),
-    "MAX_UPLOAD_MB": lambda v, raw: _number(v, raw, 0.1, 100.0),
-    "API_KEY": lambda v, raw: _secret(v, raw, min_length=16),
-}
+def setting(default, parse: Parser, doc: str, shown_default: str | None = None, secret: bool = False):
+    """A setting's declaration: the environment variable is the field name in upper case. A secret
+    is never printed with the settings."""
+    return field(default=default, repr=not secret,
+                 metadata={"parse": parse, "doc": doc, "shown_default": shown_default})
 
 
-def _parse(variable: str, raw: str):
-    return _PARSERS[variable](variable, raw)
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = setting(
+        None, _redis_url,
+        "`redis://[user:password@]host:port[/db]`, `rediss://` (TLS) or `unix://`. A Redis Stack or Redis 8 "
+        "server with the Query Engine and JSON. When set, nothing embedded is started.",
+        shown_default="unset: embedded Redis",
+    )
+    redis_timeout: float = setting(
+        2.0, _number(0.1, 60.0),
+        "seconds a Redis command may wait; with one immediate retry, a request answers 503 within 2 x this "
+        "when Redis is down or hung",
+    )
+    index_algorithm: str = setting("HNSW", _choice(ALGORITHMS), "`HNSW` or `FLAT` (exact), for a newly created index")
+    distance_metric: str = setting(
+        "COSINE", _choice(METRICS), "`COSINE`, `IP` or `L2`, for a newly created index"
+    )
+    hnsw_m: int = setting(16, _integer(2, 512), "HNSW graph degree")
+    hnsw_ef_construction: int = setting(200, _integer(1, 4096), "HNSW build-time candidate list")
+    hnsw_ef_runtime: int = setting(
+        100, _integer(*EF_RUNTIME_RANGE),
+        "HNSW query-time candidate list (recall vs speed); requests may override it with `ef_runtime=`",
+    )
+    hybrid_policy: str = setting(
+        "AUTO", _choice(HYBRID_POLICIES),
+        "how a filtered KNN runs: `AUTO` (RediSearch chooses per query), `ADHOC_BF` or `BATCHES`",
+    )
+    catalog: Path | None = setting(
+        None, _directory,
+        "catalog folder `make run` loads; when set, it is loaded (idempotently) at every start",
+        shown_default="`data/sample`",
+    )
+    data_dir: Path = setting(
+        PROJECT_ROOT / "data", _directory,
+        "embedded Redis data (`data/redis`), the exported image model (`data/models`) and photos written "
+        "through the API (`data/images`)",
+    )
+    text_model: str = setting(
+        BUILTIN_TEXT_MODELS[0], _model(BUILTIN_TEXT_MODELS),
+        "text embedding model, or the path of a local sentence-transformers model",
+    )
+    image_model: str = setting(
+        BUILTIN_IMAGE_MODELS[0], _model(BUILTIN_IMAGE_MODELS),
+        "image embedding model, or the path of a local sentence-transformers (CLIP) model",
+    )
+    host: str = setting("127.0.0.1", _text, "where `make run` serves")
+    port: int = setting(5000, _integer(1, 65535), "the port `make run` serves on")
+    web_workers: int = setting(2, _integer(1, 64), "gunicorn worker processes")
+    web_threads: int = setting(4, _integer(1, 256), "threads per gunicorn worker")
+    max_upload_mb: float = setting(10.0, _number(0.1, 100.0), "largest request body (photo upload), in MB")
+    api_key: str | None = setting(
+        None, _secret,
+        f"enables the write API; clients send `Authorization: Bearer <API_KEY>` "
+        f"({MIN_API_KEY_LENGTH} characters at least)",
+        shown_default="unset: writes disabled", secret=True,
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values = {}
+        for declared in fields(cls):
+            raw = env.get(declared.name.upper(), "").strip()
+            if raw:
+                values[declared.name] = _parse(declared.name, raw)
+        return cls(**values)
+
+    def with_overrides(self, **changes) -> Settings:
+        """A copy with some settings replaced, validated like environment values."""
+        parsed = {name: _parse(name, str(value)) for name, value in changes.items() if value is not None}
+        return replace(self, **parsed)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.catalog or DEFAULT_CATALOG
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.data_dir / "redis"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def product_images_dir(self) -> Path:
+        """Photos of products written through the API."""
+        return self.data_dir / "images"
+
+
+def _parse(name: str, raw: str):
+    declared = next(declared for declared in fields(Settings) if declared.name == name)
+    return declared.metadata["parse"](name.upper(), raw)
+
+
+def markdown_table() -> str:
+    """The README's table of environment variables."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for declared in fields(Settings):
+        default = declared.metadata["shown_default"] or _shown(declared.default)
+        rows.append(f"| `{declared.name.upper()}` | {default} | {declared.metadata['doc']} |")
+    return "\n".join(rows)
+
+
+def _shown(value) -> str:
+    if isinstance(value, Path):
+        value = value.relative_to(PROJECT_ROOT) if value.is_relative_to(PROJECT_ROOT) else value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"`{value}`"
+
+
+if __name__ == "__main__":
+    print(markdown_table())

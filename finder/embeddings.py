@@ -22,19 +22,22 @@ import io
 import os
 import threading
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence, Union
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from finder.config import BUILTIN_IMAGE_MODELS, BUILTIN_TEXT_MODELS
 
 # The weights ship in packages; never let a library try a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-ImageSource = Union[str, Path, bytes, Image.Image]
+ImageSource = str | Path | bytes | Image.Image
 
 IMAGE_SIZE = 224
 BATCH_SIZE = 64
@@ -50,10 +53,6 @@ class ImageError(ValueError):
     def __init__(self, message: str, kind: str):
         super().__init__(message)
         self.kind = kind
-
-
-class ModelError(ValueError):
-    """A model name we cannot load. The message lists what is allowed."""
 
 
 class TextModel(Protocol):
@@ -211,18 +210,8 @@ def _text_model_path(name: str) -> Path:
     return Path(name).expanduser()
 
 
-BUILTIN_TEXT_MODELS = {"all-MiniLM-L6-v2": 384}
-BUILTIN_IMAGE_MODELS = {"efficientnet-lite0": 1280}
-
-
-def check_model_name(variable: str, name: str, builtins: dict[str, int]) -> str:
-    """Accept a built-in model name or a local sentence-transformers model directory."""
-    if name in builtins or (Path(name).expanduser() / "modules.json").is_file():
-        return name
-    raise ModelError(
-        f"{variable}={name!r} is not a known model; allowed values: {', '.join(builtins)}, "
-        "or the path of a local sentence-transformers model directory (one with modules.json)"
-    )
+# Vector sizes of the built-in models (finder.config lists their names), known without loading them.
+BUILTIN_DIMS = {"all-MiniLM-L6-v2": 384, "efficientnet-lite0": 1280}
 
 
 # --- the interface the rest of the project uses --------------------------------------------------
@@ -237,7 +226,7 @@ class Embedder:
     cache_dir: Path
 
     @classmethod
-    def from_settings(cls, settings) -> "Embedder":
+    def from_settings(cls, settings) -> Embedder:
         return cls(settings.text_model, settings.image_model, settings.model_cache_dir)
 
     def warm_up(self) -> None:
@@ -248,11 +237,11 @@ class Embedder:
 
     @property
     def text_dim(self) -> int:
-        return BUILTIN_TEXT_MODELS.get(self.text_model) or self._text().dim
+        return BUILTIN_DIMS.get(self.text_model) or self._text().dim
 
     @property
     def image_dim(self) -> int:
-        return BUILTIN_IMAGE_MODELS.get(self.image_model) or self._image().dim
+        return BUILTIN_DIMS.get(self.image_model) or self._image().dim
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), text_dim) float32 unit vectors."""

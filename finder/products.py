@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Optional
+from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, StringConstraints, ValidationError
 from redis_om import Field, JsonModel
 from redis_om.model.model import RedisModel
 
+# The limits of a product's fields, written once: validation, the API's OpenAPI schemas and the
+# loader's row checks all come from the model below.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+NAME_MAX_LENGTH = 300
+LABEL_MAX_LENGTH = 100
+YEAR_RANGE = (1900, 2100)
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -28,7 +33,9 @@ def _one_tag(value: str) -> str:
 
 PlainText = Annotated[str, AfterValidator(_plain_text)]
 Label = Annotated[
-    PlainText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_one_tag)
+    PlainText,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX_LENGTH),
+    AfterValidator(_one_tag),
 ]
 
 # Attributes a shopper filters on. Each is a TAG field of the search index (see schema.py),
@@ -45,16 +52,19 @@ class Product(JsonModel, index=True):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(primary_key=True, pattern=ID_PATTERN)
-    name: PlainText = Field(min_length=1, max_length=300)
-    gender: Label
-    category: Label
-    sub_category: Label
-    article_type: Label
-    color: Optional[Label] = None
-    season: Optional[Label] = None
-    year: Optional[int] = Field(default=None, ge=1900, le=2100)
-    usage: Optional[Label] = None
+    # title: how the page labels the field; description: what the API documents.
+    id: str = Field(primary_key=True, pattern=ID_PATTERN, title="Id",
+                    description="Letters, digits, '.', '_' and '-', up to 64 characters")
+    name: PlainText = Field(min_length=1, max_length=NAME_MAX_LENGTH, title="Name", description="Display name")
+    gender: Label = Field(title="Gender", description="Men, Women, Unisex, Boys, Girls")
+    category: Label = Field(title="Category", description="Master category, e.g. Apparel, Footwear, Accessories")
+    sub_category: Label = Field(title="Sub-category", description="e.g. Topwear, Shoes, Watches")
+    article_type: Label = Field(title="Article type", description="e.g. Tshirts, Casual Shoes, Handbags")
+    color: Label | None = Field(default=None, title="Colour", description="Base colour, e.g. Black, Navy Blue")
+    season: Label | None = Field(default=None, title="Season", description="Summer, Fall, Winter, Spring")
+    year: int | None = Field(default=None, ge=YEAR_RANGE[0], le=YEAR_RANGE[1], title="Year",
+                             description="Season year")
+    usage: Label | None = Field(default=None, title="Usage", description="e.g. Casual, Formal, Sports")
     image_path: str = Field(min_length=1, description="Absolute path of the product photo on the server")
 
     class Meta:
@@ -68,7 +78,7 @@ class Product(JsonModel, index=True):
         RedisModel.__init__(self, **data)
 
     @classmethod
-    def from_stored(cls, document: dict) -> "Product":
+    def from_stored(cls, document: dict) -> Product:
         """A product from its stored document, without validating it again: only ProductStore
         writes these documents, always from validated products (validation would cost ~3x the
         time of the whole read path for a page of results)."""
@@ -94,6 +104,30 @@ class Product(JsonModel, index=True):
         described = " ".join(value for value in (self.color, self.article_type) if value)
         text = f"{self.name}. {described} for {self.gender}"
         return f"{text}, {details}." if details else f"{text}."
+
+
+# What a client or a catalog row gives (the server sets image_path), and which of it is required.
+CLIENT_FIELDS = tuple(name for name in Product.model_fields if name != "image_path")
+REQUIRED_FIELDS = tuple(name for name in CLIENT_FIELDS if Product.model_fields[name].is_required())
+
+
+def field_title(name: str) -> str:
+    return Product.model_fields[name].title
+
+
+def client_fields_schema() -> dict:
+    """JSON Schema of the fields a client sends, derived from the model (for the OpenAPI document)."""
+    schema = Product.model_json_schema()
+    return {
+        "type": "object",
+        "required": list(REQUIRED_FIELDS),
+        "additionalProperties": False,
+        "properties": {name: _without_titles(schema["properties"][name]) for name in CLIENT_FIELDS},
+    }
+
+
+def _without_titles(schema: dict) -> dict:
+    return {key: value for key, value in schema.items() if key != "title"}
 
 
 def validation_message(error: ValidationError) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from finder.products import Product, validation_message
+from finder.products import CLIENT_FIELDS, REQUIRED_FIELDS, Product, validation_message
 
 STYLES_FILE = "styles.csv"
 IMAGES_DIR = "images"
@@ -36,7 +36,6 @@ KAGGLE_COLUMNS = {
     "year": "year",
     "usage": "usage",
 }
-REQUIRED_FIELDS = ("id", "name", "gender", "category", "sub_category", "article_type")
 
 
 class CatalogError(ValueError):
@@ -115,11 +114,10 @@ def _header_fields(header: list[str] | None, styles: Path) -> list[str | None]:
     """The product field of each column (None for columns we do not use)."""
     if not header:
         raise CatalogError(f"{styles} is empty")
-    product_fields = set(Product.model_fields) - {"image_path"}
     fields = []
     for column in header:
         column = column.strip()
-        fields.append(KAGGLE_COLUMNS.get(column) or (column if column in product_fields else None))
+        fields.append(KAGGLE_COLUMNS.get(column) or (column if column in CLIENT_FIELDS else None))
     missing = [name for name in REQUIRED_FIELDS if name not in fields]
     if missing:
         raise CatalogError(
@@ -135,7 +133,7 @@ def _parse_row(
     if len(values) > len(fields) and fields[-1] == "name":
         # The Kaggle file has unquoted commas in some product names (its last column).
         values = values[: len(fields) - 1] + [",".join(values[len(fields) - 1 :])]
-    record = {field: value.strip() for field, value in zip(fields, values) if field}
+    record = {field: value.strip() for field, value in zip(fields, values, strict=False) if field}
     product_id = record.get("id") or None
     if len(values) != len(fields):
         return RowProblem(line, product_id, f"expected {len(fields)} fields, found {len(values)}")

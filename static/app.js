@@ -4,23 +4,19 @@
 // textContent, never parsed as HTML.
 "use strict";
 
-const FACETS = [
-  { name: "gender", label: "Gender", open: true },
-  { name: "category", label: "Category", open: true },
-  { name: "article_type", label: "Article type", open: true },
-  { name: "color", label: "Colour", open: true },
-  { name: "season", label: "Season", open: false },
-  { name: "usage", label: "Usage", open: false },
-];
+// The server's limits and filterable fields (app/limits.py), handed over in the page.
+const CONFIG = JSON.parse(document.getElementById("finder-config").textContent);
+const FACETS = CONFIG.facets;
 const FACET_LABELS = Object.fromEntries(FACETS.map((facet) => [facet.name, facet.label]));
 const FILTER_NAMES = [...FACETS.map((facet) => facet.name), "year_min", "year_max"];
-const PAGE_SIZE = 24;
-const K_DEFAULT = 12;
-const K_MAX = 100;
+const PAGE_SIZE = CONFIG.per_page;
+const K_DEFAULT = CONFIG.k;
+const K_MAX = CONFIG.max_k;
+const MAX_UPLOAD_BYTES = CONFIG.max_upload_bytes;
+const OPEN_FACETS = new Set(["gender", "category", "article_type", "color"]); // the rest start folded
 const FACET_PREVIEW = 8;
 const TYPING_DELAY_MS = 300;
 const MIN_QUERY_LENGTH = 2;
-const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 const $ = (id) => document.getElementById(id);
 const ui = {};
@@ -369,7 +365,7 @@ async function loadFacets() {
 }
 
 function renderFacets(facets) {
-  const groups = FACETS.map(({ name, label, open }) => {
+  const groups = FACETS.map(({ name, label }) => {
     const selected = current.filters[name] || [];
     const values = facets[name] || [];
     const known = new Set(values.map((entry) => entry.value));
@@ -377,7 +373,7 @@ function renderFacets(facets) {
     const entries = [...values, ...selected.filter((value) => !known.has(value)).map((value) => ({ value, count: 0 }))];
     const details = document.createElement("details");
     details.className = "facet";
-    details.open = open || selected.length > 0;
+    details.open = OPEN_FACETS.has(name) || selected.length > 0;
     const summary = document.createElement("summary");
     summary.textContent = selected.length ? `${label} (${selected.length})` : label;
     const list = document.createElement("ul");
@@ -482,7 +478,8 @@ async function searchByPhoto(file) {
     return;
   }
   if (file.size > MAX_UPLOAD_BYTES) {
-    showMessage("error", `“${file.name}” is larger than 10 MB. Choose a smaller photo.`);
+    const limit = (MAX_UPLOAD_BYTES / 1024 / 1024).toLocaleString(undefined, { maximumFractionDigits: 1 });
+    showMessage("error", `“${file.name}” is larger than ${limit} MB. Choose a smaller photo.`);
     return;
   }
   viewRequest = freshRequest(viewRequest);

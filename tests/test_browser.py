@@ -10,11 +10,13 @@ import io
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from app import create_app
+from finder.products import CATEGORICAL_FIELDS
 from finder.redis_server import EmbeddedRedis
 from tests.support import ARTIFACTS, SAMPLE_CATALOG, serve_app, settings_for
 
@@ -93,7 +95,7 @@ def test_home_shows_a_grid_of_products_and_the_catalog_status(page, live_url, lo
     assert page.locator("#status").inner_text() == f"{loaded_sample.loaded} products"
     page.wait_for_function("document.querySelector('#footer').textContent.includes('index')")
     assert page.locator("#footer").inner_text() == f"{loaded_sample.loaded} products · HNSW index · COSINE distance"
-    page.wait_for_function("document.querySelectorAll('#facets details').length === 6")
+    page.wait_for_function(f"document.querySelectorAll('#facets details').length === {len(CATEGORICAL_FIELDS)}")
     screenshot(page, "home")
 
 
@@ -118,8 +120,10 @@ def test_by_text_and_by_image_show_similar_products_with_the_query_pinned(page, 
     assert query.locator(".card-name").inner_text() == first_name
     assert query.get_by_role("button", name="By Text").get_attribute("aria-pressed") == "true"
     assert cards(page).count() == 12
-    assert all(re.fullmatch(r"Similarity \d\.\d\d", text) for text in page.locator("#grid .card-score").all_inner_texts())
-    assert re.search(rf"12 results similar to “{re.escape(first_name)}” by text · [\d.]+ ms", page.locator("#status").inner_text())
+    scores = page.locator("#grid .card-score").all_inner_texts()
+    assert all(re.fullmatch(r"Similarity \d\.\d\d", text) for text in scores)
+    assert re.search(rf"12 results similar to “{re.escape(first_name)}” by text · [\d.]+ ms",
+                     page.locator("#status").inner_text())
     screenshot(page, "similar-by-text")
 
     next_name = cards(page).nth(2).locator(".card-name").inner_text()
@@ -235,7 +239,9 @@ def test_dropping_a_photo_on_the_page_searches_with_it(page, live_url):
     }""")
     assert page.locator("#drop-overlay").is_visible()
     screenshot(page, "drop-overlay")
-    page.evaluate("window.dispatchEvent(new DragEvent('drop', {dataTransfer: window.droppedTransfer, cancelable: true}))")
+    page.evaluate(
+        "window.dispatchEvent(new DragEvent('drop', {dataTransfer: window.droppedTransfer, cancelable: true}))"
+    )
     page.wait_for_url(re.compile(r"photo=\w+"))
     wait_for_results(page)
     assert page.locator("#drop-overlay").is_hidden()
@@ -257,6 +263,27 @@ def test_a_bad_upload_shows_a_readable_message(page, live_url, tmp_path, console
     screenshot(page, "bad-upload")
     assert [error for error in console_errors if "415" in error]  # the browser logs the refused upload
     console_errors.clear()
+
+
+@pytest.mark.parametrize("max_upload_mb, refused_in_the_page", [(10, True), (20, False)])
+def test_the_page_refuses_only_photos_over_the_servers_limit(page, settings, loaded_sample, tmp_path, console_errors,
+                                                              max_upload_mb, refused_in_the_page):
+    server = serve_app(create_app(replace(settings, max_upload_mb=max_upload_mb)))
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_port}/")
+        wait_for_results(page)
+        large = tmp_path / "large.jpg"
+        large.write_bytes(b"\xff" * (12 * 1024 * 1024))  # 12 MB, and not really a photo
+        page.locator("#photo-input").set_input_files(str(large))
+        message = page.locator("#message")
+        message.wait_for(state="visible")
+        if refused_in_the_page:
+            assert "“large.jpg” is larger than 10 MB" in message.inner_text()
+        else:  # sent: the server itself answers
+            assert "Could not search with “large.jpg”: not an image" in message.inner_text()
+            console_errors.clear()  # the browser logs the refused upload
+    finally:
+        server.shutdown()
 
 
 def test_no_results_explains_and_offers_to_remove_the_filters(page, live_url):

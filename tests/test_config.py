@@ -1,8 +1,11 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from finder.config import ConfigError, Settings
+from finder.config import BUILTIN_IMAGE_MODELS, BUILTIN_TEXT_MODELS, PROJECT_ROOT, ConfigError, Settings
+from finder.embeddings import BUILTIN_DIMS
 
 
 def test_defaults_without_environment():
@@ -70,3 +73,21 @@ def test_overrides_are_validated_like_the_environment():
     assert (settings.index_algorithm, settings.distance_metric) == ("FLAT", "COSINE")
     with pytest.raises(ConfigError, match="DISTANCE_METRIC"):
         settings.with_overrides(distance_metric="manhattan")
+
+
+def test_configuration_depends_on_nothing_else_in_finder():
+    probe = "import sys, finder.config; print(sorted(m for m in sys.modules if m.startswith(('finder', 'PIL'))))"
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                              cwd=PROJECT_ROOT).stdout.strip()
+    assert imported == "['finder', 'finder.config']"
+
+
+def test_every_builtin_model_has_a_known_vector_size():
+    for name in (*BUILTIN_TEXT_MODELS, *BUILTIN_IMAGE_MODELS):
+        assert BUILTIN_DIMS[name] > 0
+
+
+def test_the_api_key_is_never_printed_with_the_settings():
+    settings = Settings.from_env({"API_KEY": "a-secret-of-24-characters"})
+    assert settings.api_key == "a-secret-of-24-characters"
+    assert "a-secret" not in repr(settings)

@@ -2,6 +2,8 @@
 
 import csv
 import io
+import json
+import re
 from collections import Counter
 
 import pytest
@@ -21,7 +23,8 @@ def catalog():
     with open(SAMPLE_CATALOG / "styles.csv", newline="", encoding="utf-8") as handle:
         records = list(csv.DictReader(handle))
     return {
-        record["id"]: {**{field: record[column] for column, field in FIELD_OF_COLUMN.items()}, "year": int(record["year"])}
+        record["id"]: {**{field: record[column] for column, field in FIELD_OF_COLUMN.items()},
+                       "year": int(record["year"])}
         for record in records
     }
 
@@ -168,7 +171,8 @@ def test_photo_search_finds_the_photographed_product_first(http):
 
 
 def test_a_photo_search_can_be_repeated_by_its_upload_id(http):
-    first = http.post("/api/search/image?k=5&gender=Men", data={"image": (io.BytesIO(photo_bytes("70042")), "a.jpg")}).json
+    first = http.post("/api/search/image?k=5&gender=Men", data={"image": (io.BytesIO(photo_bytes("70042")),
+                                                                          "a.jpg")}).json
     upload_id = first["query"]["upload_id"]
     again = http.get(f"/api/search/image/{upload_id}?k=5&gender=Men").json
     assert [r["product"]["id"] for r in again["results"]] == [r["product"]["id"] for r in first["results"]]
@@ -281,3 +285,46 @@ def test_every_route_is_described_in_the_openapi_document(app, http):
         assert path in paths, path
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert method.lower() in paths[path], (path, method)
+
+
+def documented_parameters(path: str, method: str = "get") -> dict[str, dict]:
+    operation = openapi_document()["paths"][path][method]
+    return {parameter["name"]: parameter["schema"] for parameter in operation["parameters"]}
+
+
+@pytest.mark.parametrize(
+    "path, parameter, valid",
+    [
+        ("/api/products", "per_page", {}),
+        ("/api/products/70001/similar", "k", {}),
+        ("/api/search", "k", {"q": "shirt"}),
+        ("/api/search", "ef_runtime", {"q": "shirt"}),
+        ("/api/products", "year_max", {}),
+    ],
+)
+def test_the_documented_maximum_is_the_enforced_one(http, path, parameter, valid):
+    maximum = documented_parameters(path.replace("70001", "{product_id}"))[parameter]["maximum"]
+    assert http.get(path, query_string={**valid, parameter: maximum}).status_code == 200
+    over = http.get(path, query_string={**valid, parameter: maximum + 1})
+    assert over.status_code == 400 and parameter in over.json["error"]["message"]
+
+
+def test_the_documented_query_and_filter_lengths_are_the_enforced_ones(http):
+    longest_query = documented_parameters("/api/search")["q"]["maxLength"]
+    assert http.get("/api/search", query_string={"q": "a" * longest_query, "k": 1}).status_code == 200
+    assert http.get("/api/search", query_string={"q": "a" * (longest_query + 1)}).status_code == 400
+    longest_value = documented_parameters("/api/products")["color"]["items"]["maxLength"]
+    assert http.get("/api/products", query_string={"color": "a" * longest_value}).status_code == 200
+    assert http.get("/api/products", query_string={"color": "a" * (longest_value + 1)}).status_code == 400
+
+
+def test_the_page_gets_its_limits_from_the_server(http, app):
+    page = http.get("/").get_data(as_text=True)
+    config = json.loads(re.search(r'<script id="finder-config" type="application/json">(.*?)</script>', page).group(1))
+    assert config["max_upload_bytes"] == app.config["MAX_CONTENT_LENGTH"]
+    assert config["max_k"] == documented_parameters("/api/search")["k"]["maximum"]
+    assert config["per_page"] == documented_parameters("/api/products")["per_page"]["default"]
+    assert f'maxlength="{documented_parameters("/api/search")["q"]["maxLength"]}"' in page
+    assert [facet["name"] for facet in config["facets"]] == [
+        parameter for parameter, schema in documented_parameters("/api/products").items() if schema["type"] == "array"
+    ]
