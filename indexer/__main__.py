@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
 import redis
 
 from finder.config import ALGORITHMS, METRICS, ConfigError, Settings
-from finder.embeddings import Embedder, ModelError
+from finder.embeddings import Embedder
 from finder.index import (
     describe_index,
     dimension_mismatches,
@@ -32,17 +33,18 @@ MAX_PROBLEMS_SHOWN = 50
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a load as cleanly as Ctrl-C
     try:
         settings = Settings.from_env().with_overrides(index_algorithm=args.algorithm, distance_metric=args.metric)
         redis_url, server = resolve_redis(settings)
         client = connect(redis_url, settings.redis_timeout)
-    except (ConfigError, ModelError, RedisUnavailable) as error:
+    except (ConfigError, RedisUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
         check_modules(client)
         return args.command(args, settings, client)
-    except (CatalogError, RedisUnavailable, ModelError) as error:
+    except (CatalogError, RedisUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except (redis.ConnectionError, redis.TimeoutError) as error:
@@ -138,6 +140,10 @@ def _index_options(command: argparse.ArgumentParser, which: str) -> None:
     command.add_argument("--metric", type=str.upper, choices=METRICS,
                          help=f"distance metric {which} (default: DISTANCE_METRIC)")
     command.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _positive(value: str) -> int:
