@@ -9,14 +9,16 @@ from flask import Blueprint, request, url_for
 from app.errors import ApiError
 from app.limits import DEFAULT_K, DEFAULT_PER_PAGE, MAX_BROWSE_DEPTH, MAX_K, MAX_PER_PAGE, MAX_QUERY_LENGTH
 from app.openapi import openapi_document
-from app.params import FILTER_PARAMS, check_known, choice_param, filters_from, int_param, single
+from app.params import FILTER_PARAMS, bool_param, check_known, choice_param, filters_from, int_param, single
 from app.services import services
 from finder.config import EF_RUNTIME_RANGE
 from finder.embeddings import ImageError, load_image
 from finder.index import describe_index
 from finder.queries import Filters
+from finder.ranking import LEXICAL, VECTOR
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR
 from finder.search import Hit
+from finder.text_search import TextHit
 from finder.uploads import upload_id_for
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -122,18 +124,44 @@ def similar_products(product_id: str):
 
 @blueprint.get("/search")
 def search_by_text():
-    check_known(request.args, ("q", *SEARCH_PARAMS))
+    check_known(request.args, ("q", "explain", *SEARCH_PARAMS))
     text = (single(request.args, "q") or "").strip()
     if not text:
         raise ApiError(400, "invalid_parameter", "q must not be empty")
     if len(text) > MAX_QUERY_LENGTH:
         raise ApiError(400, "invalid_parameter", f"q must be at most {MAX_QUERY_LENGTH} characters, got {len(text)}")
+    explain = bool_param(request.args, "explain")
     k, ef_runtime, filters = _search_options()
     started = time.perf_counter()
-    finder = services()
-    vector = finder.embedder.embed_texts([text])[0]
-    hits = finder.search.nearest(TEXT_VECTOR, vector, k, filters, ef_runtime)
-    return _results(hits, k, ef_runtime, filters, started, query={"q": text})
+    found = services().text_search(text, k, filters, ef_runtime)
+    body = _results([], k, ef_runtime, filters, started, query={"q": text})
+    body["results"] = [_text_result(hit, explain) for hit in found.hits]
+    recognised = [{"words": item.words, "attribute": item.attribute, "value": item.value}
+                  for item in found.understood.recognised]
+    return {
+        **body,
+        "understood": {"attributes": found.understood.attributes, "recognised": recognised,
+                       "products": found.understood_matches},
+        "did_you_mean": found.did_you_mean,
+        "corrections": found.corrections,
+        "close_match": found.close_match,
+    }
+
+
+def _text_result(hit: TextHit, explain: bool) -> dict:
+    result = {"product": hit.product.to_public(), "distance": hit.distance, "score": round(hit.score, 4)}
+    if explain:
+        result["explain"] = {
+            "fused_score": round(hit.score, 4),
+            "lexical_rank": hit.ranks.get(LEXICAL),
+            "vector_rank": hit.ranks.get(VECTOR),
+            "ranks": hit.ranks,
+            "text_similarity": hit.similarity,
+            "matched_words": list(hit.matched_words),
+            "matched_values": hit.matched_values,
+            "highlights": list(hit.highlights),
+        }
+    return result
 
 
 @blueprint.post("/search/image")

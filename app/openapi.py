@@ -176,6 +176,65 @@ SCHEMAS = {
             "metric": {"type": ["string", "null"]},
         },
     },
+    "TextSearchResults": {
+        "type": "object",
+        "required": ["results", "k", "filters", "took_ms", "understood", "did_you_mean", "close_match"],
+        "properties": {
+            "results": {
+                "type": "array",
+                "description": "Best first.",
+                "items": {
+                    "type": "object",
+                    "required": ["product", "distance", "score"],
+                    "properties": {
+                        "product": {"$ref": "#/components/schemas/Product"},
+                        "distance": {"type": ["number", "null"],
+                                     "description": "Text vector distance, when KNN over the text vectors found it."},
+                        "score": {"type": "number", "description": "Fused relevance in (0, 1], higher is better."},
+                        "explain": {
+                            "type": "object",
+                            "description": "With explain=1.",
+                            "properties": {
+                                "fused_score": {"type": "number"},
+                                "lexical_rank": {"type": ["integer", "null"], "description": "Rank under BM25."},
+                                "vector_rank": {"type": ["integer", "null"], "description": "Rank under KNN."},
+                                "ranks": {"type": "object", "description": "Rank per retriever that found it.",
+                                          "additionalProperties": {"type": "integer"}},
+                                "text_similarity": {"type": ["number", "null"]},
+                                "matched_words": {"type": "array", "items": {"type": "string"}},
+                                "matched_values": {"type": "object", "additionalProperties": {"type": "string"}},
+                                "highlights": {"type": "array", "items": {"type": "string"},
+                                               "description": "Words of the name that matched the query."},
+                            },
+                        },
+                    },
+                },
+            },
+            "k": {"type": "integer"},
+            "filters": {"type": "object"},
+            "took_ms": {"type": "number"},
+            "query": {"type": "object"},
+            "ef_runtime": {"type": ["integer", "null"]},
+            "metric": {"type": ["string", "null"]},
+            "understood": {
+                "type": "object",
+                "description": "Catalog values the query names (attribute -> values), and the words that named "
+                               "them. They rank products, never filter them; pass them as filters to narrow.",
+                "properties": {
+                    "attributes": {"type": "object", "additionalProperties": {"type": "array",
+                                                                                "items": {"type": "string"}}},
+                    "recognised": {"type": "array", "items": {"type": "object"}},
+                    "products": {"type": "integer",
+                                 "description": "Products with every one of these values (under the filters)."},
+                },
+            },
+            "did_you_mean": {"type": ["string", "null"],
+                             "description": "The query with misspelt words corrected, when it finds other products."},
+            "corrections": {"type": "object", "additionalProperties": {"type": "string"}},
+            "close_match": {"type": "boolean",
+                            "description": "False when nothing matches well: the results are the nearest products."},
+        },
+    },
     "Facets": {
         "type": "object",
         "required": ["total", "filters", "facets"],
@@ -303,11 +362,17 @@ def openapi_document() -> dict:
                     {"404": NOT_FOUND},
                 ),
             }},
-            "/api/search": {"get": _search_operation(
-                "Free-text semantic search over the text vectors",
-                [_query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_LENGTH}, "What to look for.",
-                        required=True)],
-            )},
+            "/api/search": {"get": {
+                **_search_operation(
+                    "Free-text search: BM25 over names and attribute words fused with KNN over the text vectors, "
+                    "with catalog values named in the query ranked first",
+                    [_query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_LENGTH},
+                            "What to look for.", required=True),
+                     _query("explain", {"type": "boolean", "default": False},
+                            "Add per result how it was found (ranks, fused score, matched words and values).")],
+                ),
+                "responses": {"200": _ok("TextSearchResults"), "400": BAD_REQUEST, "503": UNAVAILABLE},
+            }},
             "/api/search/image": {"post": {
                 **_search_operation(
                     "Search by photo over the image vectors", [],

@@ -62,6 +62,16 @@ def int_param(args: MultiDict, name: str, default: int | None, low: int, high: i
     return value
 
 
+def bool_param(args: MultiDict, name: str) -> bool:
+    """A switch: 1/true/yes or 0/false/no; absent is false."""
+    raw = (single(args, name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ApiError(400, "invalid_parameter", f"{name} must be 1 or 0 (true or false), got {raw!r}")
+
+
 def choice_param(args: MultiDict, name: str, default: str, allowed: tuple[str, ...]) -> str:
     raw = single(args, name)
     if raw is None or not raw.strip():

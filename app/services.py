@@ -13,6 +13,7 @@ from finder.product_images import ProductImages
 from finder.redis_server import connect
 from finder.search import Search
 from finder.store import ProductStore
+from finder.text_search import TextSearch
 from finder.uploads import UploadStore
 from finder.writes import ProductWriter
 
@@ -24,6 +25,7 @@ class Services:
     client: redis.Redis
     store: ProductStore
     search: Search
+    text_search: TextSearch
     uploads: UploadStore
     embedder: Embedder
     writer: ProductWriter
@@ -33,12 +35,14 @@ class Services:
         client = connect(redis_url, settings.redis_timeout)
         store = ProductStore(client)
         embedder = Embedder.from_settings(settings)
+        search = Search(client, store, settings)
         return cls(
             settings=settings,
             redis_url=redis_url,
             client=client,
             store=store,
-            search=Search(client, store, settings),
+            search=search,
+            text_search=TextSearch(search, embedder),
             uploads=UploadStore(client),
             embedder=embedder,
             writer=ProductWriter(store, embedder, ProductImages(settings.product_images_dir), settings),

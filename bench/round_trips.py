@@ -19,7 +19,7 @@ from finder.queries import knn_query
 from finder.redis_server import connect, json_commands, resolve_redis
 from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, product_id_from_search_key
 from finder.search import Search
-from finder.store import FILTER_FIELDS, ProductStore
+from finder.store import SEARCH_FIELDS, ProductStore
 
 
 def finder_way(search: Search, product_id: str, k: int):
@@ -29,7 +29,7 @@ def finder_way(search: Search, product_id: str, k: int):
 def hash_fields_way(search: Search, product_id: str, k: int):
     vector = search.store.vectors(product_id)[IMAGE_VECTOR]
     query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime)
-    query.return_fields(*FILTER_FIELDS)
+    query.return_fields(*SEARCH_FIELDS)
     return search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
 
 

@@ -66,7 +66,7 @@ from finder.products import Product
 from finder.queries import knn_query
 from finder.redis_server import EmbeddedRedis, connect, json_commands
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, build_schema, product_id_from_search_key, search_key
-from finder.store import FILTER_FIELDS, IMAGE_FINGERPRINT, TEXT_FINGERPRINT
+from finder.store import IMAGE_FINGERPRINT, TEXT_FINGERPRINT, search_fields
 from indexer.catalog import read_catalog
 
 DIMS = {TEXT_VECTOR: 384, IMAGE_VECTOR: 1280}
@@ -195,7 +195,7 @@ def write_products(client: redis.Redis, catalog: SyntheticCatalog, products: int
             for i in range(start, min(start + BATCH, count)):
                 document = documents[i]
                 json_commands(pipe).set(Product.key_for(document["id"]), "$", document)
-                fields = {name: document[name] for name in FILTER_FIELDS if document.get(name) is not None}
+                fields = search_fields(Product.from_stored(document))
                 fields |= {TEXT_FINGERPRINT: fingerprint, IMAGE_FINGERPRINT: fingerprint,
                            TEXT_VECTOR: text[i].tobytes(), IMAGE_VECTOR: image[i].tobytes()}
                 pipe.hset(search_key(document["id"]), mapping=fields)

@@ -81,7 +81,7 @@ def _redis_url(variable: str, raw: str) -> str:
     return raw
 
 
-def _directory(variable: str, raw: str) -> Path:
+def _path(variable: str, raw: str) -> Path:
     return Path(raw).expanduser().resolve()
 
 
@@ -136,12 +136,16 @@ class Settings:
         "how a filtered KNN runs: `AUTO` (RediSearch chooses per query), `ADHOC_BF` or `BATCHES`",
     )
     catalog: Path | None = setting(
-        None, _directory,
+        None, _path,
         "catalog folder `make run` loads; when set, it is loaded (idempotently) at every start",
         shown_default="`data/sample`",
     )
+    synonyms: Path = setting(
+        PROJECT_ROOT / "data" / "synonyms.txt", _path,
+        "the shopper-words file the loader applies to the index (format: see the file)",
+    )
     data_dir: Path = setting(
-        PROJECT_ROOT / "data", _directory,
+        PROJECT_ROOT / "data", _path,
         "embedded Redis data (`data/redis`), the exported image model (`data/models`) and photos written "
         "through the API (`data/images`)",
     )

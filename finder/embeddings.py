@@ -59,14 +59,17 @@ class TextModel(Protocol):
     name: str
     dim: int
 
-    def encode(self, texts: list[str]) -> np.ndarray: ...
+    def encode_texts(self, texts: list[str]) -> np.ndarray: ...
 
 
 class ImageModel(Protocol):
     name: str
     dim: int
+    embeds_text: bool  # texts and images share one space (CLIP): free text can search the photos
 
-    def encode(self, images: list[Image.Image]) -> np.ndarray: ...
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray: ...
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray: ...  # only where embeds_text
 
 
 # --- image decoding, shared by every image model ------------------------------------------------
@@ -124,9 +127,20 @@ class SentenceTransformerModel:
         transformers.logging.disable_progress_bar()  # keeps the loader's own progress bar readable
         self.name = name
         self._model = SentenceTransformer(str(path), device="cpu")
-        self.dim = self._model.get_embedding_dimension() or len(self.encode(["probe"])[0])
+        self.embeds_text = self._model.supports("text")
+        self._embeds_images = self._model.supports("image")
+        self.dim = self._model.get_embedding_dimension() or len(self.encode_texts(["probe"])[0])
 
-    def encode(self, items: list) -> np.ndarray:
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        # A model that also takes images would take a text that looks like a file path or URL for
+        # an image, and open or fetch it: marked as text, a query is only ever text.
+        items = [{"text": text} for text in texts] if self._embeds_images else texts
+        return self._encode(items)
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        return self._encode(images)
+
+    def _encode(self, items: list) -> np.ndarray:
         return self._model.encode(items, batch_size=BATCH_SIZE, convert_to_numpy=True, show_progress_bar=False)
 
 
@@ -149,7 +163,9 @@ class EfficientNetLiteOnnx:
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )
 
-    def encode(self, images: list[Image.Image]) -> np.ndarray:
+    embeds_text = False
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         # Resizing runs in the decoder threads, in parallel. Inference runs in small batches:
         # measured here, 8 images per run give ~180 img/s and 64 only ~80 img/s (a large batch's
         # activations fall out of the CPU caches).
@@ -247,7 +263,7 @@ class Embedder:
         """(len(texts), text_dim) float32 unit vectors."""
         if not texts:
             return np.zeros((0, self.text_dim), dtype=np.float32)
-        return _unit_rows(self._text().encode(list(texts)))
+        return _unit_rows(self._text().encode_texts(list(texts)))
 
     def embed_images(self, images: Sequence[ImageSource]) -> np.ndarray:
         """(len(images), image_dim) float32 unit vectors. Raises ImageError for undecodable input."""
@@ -257,7 +273,17 @@ class Embedder:
         for item in decoded:
             if isinstance(item, ImageError):
                 raise item
-        return _unit_rows(self._image().encode(decoded))
+        return _unit_rows(self._image().encode_images(decoded))
+
+    @property
+    def image_model_embeds_text(self) -> bool:
+        """Whether free text can be searched among the image vectors (a CLIP image model)."""
+        return self.image_model not in BUILTIN_DIMS and self._image().embeds_text
+
+    def embed_texts_in_image_space(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), image_dim) unit vectors comparable with image vectors; only for an image
+        model that embeds text (see image_model_embeds_text)."""
+        return _unit_rows(self._image().encode_texts(list(texts)))
 
     def text_fingerprint(self, text: str) -> str:
         """Identifies a text vector: changes when the text or the model changes."""

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 import redis
 from redis.commands.search.field import Field as RedisField
 from redis.commands.search.field import TagField as RedisTagField
-from redis.commands.search.index_definition import IndexDefinition, IndexType
 from redisvl.schema import IndexSchema
 
 from finder.config import Settings
 from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, TEXT_VECTOR, VECTOR_FIELDS, build_schema
+from finder.synonyms import NO_RULES, SynonymRules, store_rules, synonym_commands
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class IndexInfo:
     indexing: bool
     percent_indexed: float
     vector_fields: dict[str, VectorFieldInfo] = field(default_factory=dict)
+    other_fields: dict[str, tuple[str, float | None]] = field(default_factory=dict)  # name -> (type, TEXT weight)
 
     @property
     def algorithm(self) -> str:
@@ -47,15 +48,23 @@ class IndexInfo:
         return next(iter(self.vector_fields.values())).metric
 
 
-def create_index(client: redis.Redis, schema: IndexSchema, alias: str | None = INDEX_ALIAS) -> None:
-    """Create the physical index and point the alias (which must not exist yet) at it."""
-    index = client.ft(schema.index.name)
-    index.create_index(
-        [_unnormalised(field) for field in schema.redis_fields],
-        definition=IndexDefinition(prefix=[schema.index.prefix], index_type=IndexType.HASH),
+def create_index(
+    client: redis.Redis, schema: IndexSchema, alias: str | None = INDEX_ALIAS, synonyms: SynonymRules = NO_RULES
+) -> None:
+    """Create the physical index with its synonym groups and point the alias (which must not
+    exist yet) at it, in one transaction: the groups apply to every document the new index scans,
+    and no rescan of the index is needed (FT.SYNUPDATE ... SKIPINITIALSCAN)."""
+    name = schema.index.name
+    pipe = client.pipeline(transaction=True)
+    pipe.execute_command(
+        "FT.CREATE", name, "ON", "HASH", "PREFIX", 1, schema.index.prefix, "SCHEMA",
+        *(arg for field in schema.redis_fields for arg in _unnormalised(field).redis_args()),
     )
+    for command in synonym_commands(name, synonyms, skip_initial_scan=True):
+        pipe.execute_command(*command)
     if alias:
-        index.aliasadd(alias)
+        pipe.execute_command("FT.ALIASADD", alias, name)
+    pipe.execute()
 
 
 def _unnormalised(field: RedisField) -> RedisField:
@@ -81,10 +90,13 @@ def describe_index(client: redis.Redis, name: str = INDEX_ALIAS) -> IndexInfo | 
             return None
         raise
     info = _decode(raw)
-    vectors = {}
+    vectors, others = {}, {}
     for attribute in info["attributes"]:
         attribute = _pairs(attribute)
-        if attribute.get("type") == "VECTOR" and attribute["attribute"] in VECTOR_FIELDS:
+        if attribute.get("type") != "VECTOR":
+            weight = float(attribute["WEIGHT"]) if "WEIGHT" in attribute else None
+            others[attribute["attribute"]] = (attribute["type"], weight)
+        elif attribute["attribute"] in VECTOR_FIELDS:
             vectors[attribute["attribute"]] = VectorFieldInfo(
                 name=attribute["attribute"],
                 dims=int(attribute["dim"]),
@@ -101,6 +113,7 @@ def describe_index(client: redis.Redis, name: str = INDEX_ALIAS) -> IndexInfo | 
         indexing=str(info.get("indexing", "0")) not in ("0", "0.0"),
         percent_indexed=float(info.get("percent_indexed", 1)),
         vector_fields=vectors,
+        other_fields=others,
     )
 
 
@@ -142,10 +155,12 @@ def _pairs(value) -> dict:
 
 
 def ensure_index(client: redis.Redis, settings: Settings, text_dim: int, image_dim: int) -> IndexInfo:
-    """The live index, created from the settings if there is none yet."""
+    """The live index, created from the settings (and the synonyms file) if there is none yet."""
     info = describe_index(client)
     if info is None:
-        create_index(client, build_schema(settings, text_dim, image_dim))
+        rules = SynonymRules.read(settings.synonyms)
+        create_index(client, build_schema(settings, text_dim, image_dim), synonyms=rules)
+        store_rules(client, rules)
         info = describe_index(client)
     return info
 
@@ -177,24 +192,46 @@ def settings_mismatches(info: IndexInfo, settings: Settings) -> list[str]:
     return found
 
 
+def schema_mismatches(info: IndexInfo, settings: Settings) -> list[str]:
+    """Fields the schema defines (other than the vectors) that the live index lacks or defines
+    otherwise: an index made by an older version. `rebuild_index` brings it up to date."""
+    wanted = {}
+    for declared in build_schema(settings, 1, 1).fields.values():
+        if declared.type != "vector":
+            weight = getattr(declared.attrs, "weight", None)
+            wanted[declared.name] = (declared.type.upper(), float(weight) if weight is not None else None)
+    return [f"{name} is {_described(info.other_fields.get(name))}, the schema wants {_described(definition)}"
+            for name, definition in wanted.items() if info.other_fields.get(name) != definition]
+
+
+def _described(definition: tuple[str, float | None] | None) -> str:
+    if definition is None:
+        return "missing"
+    kind, weight = definition
+    return kind + (f" weight {weight:g}" if weight is not None else "")
+
+
 def rebuild_index(
     client: redis.Redis, settings: Settings, on_progress: Callable[[float], None] | None = None
 ) -> tuple[IndexInfo, IndexInfo]:
-    """Re-index without downtime: build a new index from the settings beside the live one, over
-    the same stored products (nothing is re-embedded), switch the alias when it has indexed every
-    product, then drop the old index. Searches use the old index until the switch and the new
+    """Re-index without downtime: build a new index from the settings (and the synonyms file, read
+    again: synonyms it no longer has are forgotten) beside the live one, over the same stored
+    products (nothing is re-embedded), switch the alias when it has indexed every product, then
+    drop the old index. Searches use the old index until the switch and the new
     one after it; writes meanwhile reach both. Returns (old, new)."""
     old = describe_index(client)
     if old is None:
         raise RuntimeError("there is no index to rebuild: load a catalog first")
     dims = {name: field.dims for name, field in old.vector_fields.items()}
     schema = build_schema(settings, dims[TEXT_VECTOR], dims[IMAGE_VECTOR])
-    create_index(client, schema, alias=None)
+    rules = SynonymRules.read(settings.synonyms)
+    create_index(client, schema, alias=None, synonyms=rules)
     try:
         new = wait_until_indexed(client, schema.index.name, on_progress=on_progress)
         client.ft(schema.index.name).aliasupdate(INDEX_ALIAS)
     except BaseException:
         drop_index(client, schema.index.name)  # an unfinished index must not linger
         raise
+    store_rules(client, rules)
     drop_index(client, old.name)
     return old, new

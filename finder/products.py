@@ -98,6 +98,11 @@ class Product(JsonModel, index=True):
         public["image_url"] = f"/images/{self.id}"
         return public
 
+    def search_words(self) -> str:
+        """The words of its attributes, for full-text search beside its name."""
+        values = (self.article_type, self.sub_category, self.category, self.color, self.gender, self.usage, self.season)
+        return " ".join(value for value in values if value)
+
     def embedding_text(self) -> str:
         """What the text model embeds: the display name plus the attributes it may not mention."""
         details = ", ".join(value for value in (self.usage, self.season) if value)

@@ -1,13 +1,13 @@
 """Building RediSearch queries: the only place query syntax is written; views never do it.
 
-Queries return product ids (and distances), never documents: product metadata comes from one
-JSON.MGET for the whole page (see search.py).
+Queries return product ids (and distances or scores), never documents: product metadata comes
+from one JSON.MGET for the whole page (see search.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,10 +15,17 @@ from redis.commands.search.query import Query
 from redisvl.query import VectorQuery
 
 from finder.products import CATEGORICAL_FIELDS, CONTROL_CHARACTERS
+from finder.schema import TEXT_FIELDS
+from finder.synonyms import SHOPPER_WORDS_DICT
+from finder.words import escaped
 
 DIALECT = 2
 DISTANCE_FIELD = VectorQuery.DISTANCE_ID
 FACET_LIMIT = 1000  # values per facet; the largest real catalogs have ~150 article types
+# BM25 as Lucene computes it. RediSearch's default (TF-IDF) and its older BM25 divide by the
+# distance between matched terms and tie often on OR queries.
+LEXICAL_SCORER = "BM25STD"
+SPELLING_DISTANCE = 2  # edits; 1 misses swapped letters ("shrit")
 
 # Every ASCII character that is not a letter or digit: query syntax (braces, |, @, quotes, ...)
 # and the separators the tag parser would split on (space, tab, newline), even "_" (a lone "_" is
@@ -69,6 +76,16 @@ class Filters:
             clauses.append(f"@year:[{low} {high}]")
         return " ".join(clauses) or "*"
 
+    def narrowed(self, tags: Mapping[str, tuple[str, ...]]) -> Filters | None:
+        """These filters and, for each attribute, one of `tags`' values too; None when some
+        attribute is left with no value both allow (nothing can match)."""
+        merged = dict(self.tags)
+        for name, values in tags.items():
+            merged[name] = tuple(value for value in values if value in merged[name]) if name in merged else values
+            if not merged[name]:
+                return None
+        return Filters(tags=merged, year_min=self.year_min, year_max=self.year_max)
+
     def as_dict(self) -> dict:
         """The filters as the API echoes them back."""
         echoed: dict = {name: list(values) for name, values in self.tags.items() if values}
@@ -116,6 +133,40 @@ def knn_query(
         hybrid_policy=None if hybrid_policy == "AUTO" else hybrid_policy,
         dialect=DIALECT,
     )
+
+
+def text_clause(query_words: Sequence[str], corrections: Mapping[str, str]) -> str | None:
+    """Any of the words (OR; BM25 ranks products matching more and rarer words higher) in the
+    product's name or attribute words; a misspelt word also matches its correction. None when
+    no word is left to search."""
+    terms = [
+        f"({escaped(word)} | {escaped(corrections[word])})" if word in corrections else escaped(word)
+        for word in query_words
+    ]
+    return f"@{'|'.join(TEXT_FIELDS)}:({' | '.join(terms)})" if terms else None
+
+
+def lexical_command(index_name: str, clause: str, limit: int, filters: Filters = NO_FILTERS) -> list:
+    """FT.SEARCH arguments: ids and BM25 scores of the best `limit` products matching the text
+    clause and passing the filters. The filters weigh nothing: a TAG clause would otherwise add
+    to the score, more for rarer values."""
+    expression = filters.expression()
+    query = clause if expression == "*" else f"{clause} ({expression}) => {{$weight: 0.0}}"
+    return ["FT.SEARCH", index_name, query, "WITHSCORES", "NOCONTENT", "SCORER", LEXICAL_SCORER,
+            "LIMIT", 0, limit, "DIALECT", DIALECT]
+
+
+def knn_command(index_name: str, query: VectorQuery) -> list:
+    """FT.SEARCH arguments of a KNN query, for a pipeline."""
+    params = [item for pair in query.params.items() for item in pair]
+    return ["FT.SEARCH", index_name, *query.get_args(), "PARAMS", len(params), *params]
+
+
+def spellcheck_command(index_name: str, query_words: Sequence[str]) -> list:
+    """FT.SPELLCHECK arguments: suggestions for the words the index does not hold, shopper
+    words excepted (a synonym no product mentions is not a typo)."""
+    return ["FT.SPELLCHECK", index_name, " ".join(escaped(word) for word in query_words),
+            "DISTANCE", SPELLING_DISTANCE, "TERMS", "EXCLUDE", SHOPPER_WORDS_DICT, "DIALECT", DIALECT]
 
 
 def facet_command(index_name: str, attribute: str, filters: Filters = NO_FILTERS) -> list:

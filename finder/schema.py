@@ -27,6 +27,10 @@ IMAGE_VECTOR = "image_vector"
 VECTOR_FIELDS = (TEXT_VECTOR, IMAGE_VECTOR)
 VECTOR_DATATYPE = "float32"
 NUMERIC_FIELDS = ("year",)
+# Full-text fields (BM25) and their weights: the product name, and the words of its attributes
+# (Product.search_words), so "red dress" matches a red product of type Dresses whatever its name
+# says. The name weighs more: it is what a shopper who knows the product types.
+TEXT_FIELDS = {"name": 2.0, "words": 1.0}
 TAG_SEPARATOR = "|"  # values such as "Navy Blue, Striped" must stay one tag (the default is ",")
 
 
@@ -46,7 +50,7 @@ def build_schema(settings: Settings, text_dim: int, image_dim: int, name: str | 
     """The index definition for the configured algorithm, metric and model dimensions."""
     name = name or physical_index_name(settings.index_algorithm, settings.distance_metric)
     fields = [
-        {"name": "name", "type": "text"},
+        *({"name": field, "type": "text", "attrs": {"weight": weight}} for field, weight in TEXT_FIELDS.items()),
         # Sortable: facet counts (FT.AGGREGATE GROUPBY) read the sorting vector instead of every
         # document, ~10x faster. index.create_index adds UNF so facets keep the values' case.
         *(

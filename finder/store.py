@@ -17,11 +17,12 @@ import redis
 
 from finder.products import CATEGORICAL_FIELDS, Product
 from finder.redis_server import json_commands
-from finder.schema import IMAGE_VECTOR, NUMERIC_FIELDS, TEXT_VECTOR, search_key
+from finder.schema import IMAGE_VECTOR, NUMERIC_FIELDS, TEXT_FIELDS, TEXT_VECTOR, search_key
 
 TEXT_FINGERPRINT = "text_fingerprint"
 IMAGE_FINGERPRINT = "image_fingerprint"
-FILTER_FIELDS = ("name", *CATEGORICAL_FIELDS, *NUMERIC_FIELDS)
+# What the search hash holds besides the vectors: the fields a query searches or filters on.
+SEARCH_FIELDS = (*TEXT_FIELDS, *CATEGORICAL_FIELDS, *NUMERIC_FIELDS)
 log = logging.getLogger(__name__)
 READ_CHUNK = 1000  # keys per JSON.MGET / pipeline when reading state for many products
 
@@ -66,6 +67,17 @@ class StoredState:
     document: dict | None
     text_fingerprint: str | None
     image_fingerprint: str | None
+    search_fields: dict[str, str]  # as the search hash holds them (a new field list means a rewrite)
+
+    @classmethod
+    def from_hash(cls, document: dict | None, values: list[bytes | None]) -> StoredState:
+        """From HMGET's reply for STATE_FIELDS."""
+        text_fp, image_fp, *fields = (value.decode() if value is not None else None for value in values)
+        searched = {name: value for name, value in zip(SEARCH_FIELDS, fields, strict=True) if value is not None}
+        return cls(document, text_fp, image_fp, searched)
+
+
+STATE_FIELDS = (TEXT_FINGERPRINT, IMAGE_FINGERPRINT, *SEARCH_FIELDS)
 
 
 class ProductStore:
@@ -139,14 +151,10 @@ class ProductStore:
             pipe = self.client.pipeline(transaction=False)
             json_commands(pipe).mget([Product.key_for(pid) for pid in chunk], "$")
             for pid in chunk:
-                pipe.hmget(search_key(pid), [TEXT_FINGERPRINT, IMAGE_FINGERPRINT])
-            documents, *fingerprints = pipe.execute()
-            for pid, document, (text_fp, image_fp) in zip(chunk, documents, fingerprints, strict=True):
-                states[pid] = StoredState(
-                    document=document[0] if document else None,
-                    text_fingerprint=text_fp.decode() if text_fp else None,
-                    image_fingerprint=image_fp.decode() if image_fp else None,
-                )
+                pipe.hmget(search_key(pid), STATE_FIELDS)
+            documents, *hashes = pipe.execute()
+            for pid, document, values in zip(chunk, documents, hashes, strict=True):
+                states[pid] = StoredState.from_hash(document[0] if document else None, values)
         return states
 
     def delete_all(self) -> int:
@@ -173,12 +181,7 @@ class WatchedProduct:
 
     def state(self) -> StoredState:
         document = json_commands(self._pipe).get(Product.key_for(self.product_id))
-        text_fp, image_fp = self._pipe.hmget(search_key(self.product_id), [TEXT_FINGERPRINT, IMAGE_FINGERPRINT])
-        return StoredState(
-            document=document,
-            text_fingerprint=text_fp.decode() if text_fp else None,
-            image_fingerprint=image_fp.decode() if image_fp else None,
-        )
+        return StoredState.from_hash(document, self._pipe.hmget(search_key(self.product_id), STATE_FIELDS))
 
     def commit(self, write: ProductWrite) -> None:
         self._pipe.multi()
@@ -195,7 +198,7 @@ def _queue_write(pipe: redis.client.Pipeline, write: ProductWrite) -> None:
     product = write.product
     json_commands(pipe).set(product.key(), "$", product.to_document())
     hash_key = search_key(product.id)
-    fields = _search_fields(product)
+    fields: dict[str, str | int | bytes] = search_fields(product)
     fields[TEXT_FINGERPRINT] = write.text_fingerprint
     fields[IMAGE_FINGERPRINT] = write.image_fingerprint
     if write.text_vector is not None:
@@ -203,14 +206,15 @@ def _queue_write(pipe: redis.client.Pipeline, write: ProductWrite) -> None:
     if write.image_vector is not None:
         fields[IMAGE_VECTOR] = _vector_bytes(write.image_vector)
     pipe.hset(hash_key, mapping=fields)
-    cleared = [name for name in FILTER_FIELDS if name not in fields]
+    cleared = [name for name in SEARCH_FIELDS if name not in fields]
     if cleared:  # an optional attribute that was removed must not stay filterable
         pipe.hdel(hash_key, *cleared)
 
 
-def _search_fields(product: Product) -> dict[str, str | int]:
-    values = product.model_dump(include=set(FILTER_FIELDS))
-    return {name: value for name, value in values.items() if value is not None}
+def search_fields(product: Product) -> dict[str, str]:
+    """The search hash's copy of what queries search and filter on, as the hash stores it."""
+    values = {**product.model_dump(include=set(SEARCH_FIELDS)), "words": product.search_words()}
+    return {name: str(values[name]) for name in SEARCH_FIELDS if values.get(name) is not None}
 
 
 def _vector_bytes(vector: np.ndarray) -> bytes:

@@ -19,7 +19,7 @@ from finder.embeddings import Embedder, ImageError, ImageSource, decode_images, 
 from finder.index import ensure_index
 from finder.product_images import ProductImages
 from finder.products import Product
-from finder.store import ProductStore, ProductWrite, StoredState
+from finder.store import ProductStore, ProductWrite, StoredState, search_fields
 
 
 class ProductExists(Exception):
@@ -53,7 +53,8 @@ def pending_write(
     text_fingerprint = embedder.text_fingerprint(product.embedding_text())
     embed_text = stored.text_fingerprint != text_fingerprint
     embed_image = stored.image_fingerprint != image_fingerprint
-    if not embed_text and not embed_image and stored.document == product.to_document():
+    unchanged = stored.document == product.to_document() and stored.search_fields == search_fields(product)
+    if not embed_text and not embed_image and unchanged:
         return None
     return PendingWrite(product, image, text_fingerprint, image_fingerprint, embed_text, embed_image)
 

@@ -20,11 +20,13 @@ from finder.index import (
     drop_index,
     ensure_index,
     rebuild_index,
+    schema_mismatches,
     settings_mismatches,
 )
 from finder.redis_server import RedisUnavailable, check_modules, connect, resolve_redis
 from finder.schema import INDEX_ALIAS
 from finder.store import ProductStore
+from finder.synonyms import SynonymError, SynonymRules, apply_synonyms
 from indexer.catalog import CatalogError
 from indexer.loader import load_catalog
 
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_modules(client)
         return args.command(args, settings, client)
-    except (CatalogError, RedisUnavailable) as error:
+    except (CatalogError, SynonymError, RedisUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except (redis.ConnectionError, redis.TimeoutError) as error:
@@ -82,12 +84,21 @@ def load(args, settings: Settings, client) -> int:
               file=sys.stderr)
         if explicit:
             return 1
+    forgotten = apply_synonyms(client, info.name, SynonymRules.read(settings.synonyms))
+    if forgotten:
+        print(f"note: the index keeps synonyms the file no longer has ({', '.join(forgotten[:10])}); "
+              "`python -m indexer reindex` forgets them", file=sys.stderr)
     report = load_catalog(args.path, store, embedder, limit=args.limit, show_progress=not args.quiet)
     for problem in report.failed[:MAX_PROBLEMS_SHOWN]:
         print(f"skipped {problem}", file=sys.stderr)
     if len(report.failed) > MAX_PROBLEMS_SHOWN:
         print(f"... and {len(report.failed) - MAX_PROBLEMS_SHOWN} more skipped rows", file=sys.stderr)
     print(f"{args.path}: {report.summary()}")
+    outdated = schema_mismatches(info, settings)
+    if outdated:
+        print(f"index {info.name} was made by an older version ({'; '.join(outdated)}): rebuilding it from the "
+              "stored products; searches keep working meanwhile", file=sys.stderr)
+        return reindex(args, settings, client)
     return 0
 
 
@@ -126,7 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     reindex_command = commands.add_parser(
         "reindex", help="rebuild the index with other settings, without downtime and without re-embedding",
         description="Build a new index (algorithm, metric and HNSW_M / HNSW_EF_CONSTRUCTION from the options "
-        "and environment) beside the live one, over the stored vectors, and switch to it when it is complete. "
+        "and environment, synonyms from the SYNONYMS file) beside the live one, over the stored vectors, and "
+        "switch to it when it is complete. "
         "Searches keep answering throughout. Changing an embedding model needs `load --recreate` instead.",
     )
     _index_options(reindex_command, "of the new index")

@@ -156,6 +156,7 @@ async function loadView() {
         body = await api(`/api/products/${encodeURIComponent(view.id)}/similar`, { params, signal });
       } else if (view.mode === "search") {
         params.set("q", view.q);
+        params.set("explain", "1"); // for the matched words to highlight
         body = await api("/api/search", { params, signal });
       } else {
         body = await api(`/api/search/image/${encodeURIComponent(view.upload)}`, { params, signal });
@@ -189,6 +190,7 @@ async function loadMore() {
 function showPage(body, { append }) {
   setBusy(false);
   ui.query.hidden = true;
+  ui.hints.hidden = true;
   if (!append) {
     ui.grid.replaceChildren();
     shownProducts = 0;
@@ -205,7 +207,12 @@ function showResults(body) {
   setBusy(false);
   const { view } = current;
   const results = body.results;
-  ui.grid.replaceChildren(...results.map((result) => productCard(result.product, { score: result.score })));
+  const isSearch = view.mode === "search";
+  ui.grid.replaceChildren(...results.map((result) => productCard(result.product, {
+    score: isSearch ? null : result.score, // a fused relevance is no similarity: words are highlighted instead
+    highlights: isSearch && result.explain ? result.explain.highlights : [],
+  })));
+  ui.hints.hidden = true;
   const count = countOf(results.length, "result");
   const time = `${body.took_ms.toLocaleString(undefined, { maximumFractionDigits: 1 })} ms`;
   if (view.mode === "similar") {
@@ -217,6 +224,7 @@ function showResults(body) {
   } else {
     ui.query.hidden = true;
     ui.status.textContent = `${count} for “${view.q}” · ${time}`;
+    showSearchHints(body);
   }
   ui.more.textContent = "Show more";
   ui.more.hidden = results.length < current.k || current.k >= K_MAX;
@@ -255,12 +263,12 @@ function showQueryPhoto(imageUrl) {
   ui.query.hidden = false;
 }
 
-function productCard(product, { score = null, badge = null } = {}) {
+function productCard(product, { score = null, badge = null, highlights = [] } = {}) {
   const card = ui.cardTemplate.content.firstElementChild.cloneNode(true);
   const image = card.querySelector("img");
   image.src = product.image_url;
   image.alt = product.name;
-  card.querySelector(".card-name").textContent = product.name;
+  card.querySelector(".card-name").replaceChildren(...highlighted(product.name, highlights));
   card.querySelector(".card-meta").textContent = [product.gender, product.category, product.article_type, product.color]
     .filter(Boolean)
     .join(" · ");
@@ -279,6 +287,81 @@ function productCard(product, { score = null, badge = null } = {}) {
     button.setAttribute("aria-label", `Find products similar to ${product.name} by ${button.dataset.by}`);
   }
   return card;
+}
+
+// The name as text nodes, with the words the search matched in <mark>.
+function highlighted(name, words) {
+  const marked = new Set(words.map((word) => word.toLowerCase()));
+  if (!marked.size) return [document.createTextNode(name)];
+  return name.split(/([^\s!-\/:-@[-^`{-~]+)/).filter(Boolean).map((part) => {
+    if (!marked.has(part.toLowerCase())) return document.createTextNode(part);
+    const mark = document.createElement("mark");
+    mark.textContent = part;
+    return mark;
+  });
+}
+
+// Under a free-text search: "did you mean", an honest note when nothing matches well, and the
+// catalog values the query named, offered as filters (all at once, or one by one).
+function showSearchHints(body) {
+  const parts = [];
+  if (body.did_you_mean) {
+    const line = document.createElement("p");
+    const link = document.createElement("a");
+    link.href = stateUrl({ filters: current.filters, view: { mode: "search", q: body.did_you_mean }, k: K_DEFAULT });
+    link.textContent = body.did_you_mean;
+    link.className = "did-you-mean";
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      searchFor(body.did_you_mean, { replace: false });
+    });
+    line.append("Did you mean ", link, "?");
+    parts.push(line);
+  }
+  if (!body.close_match) {
+    const note = document.createElement("p");
+    note.className = "no-close-match";
+    note.textContent = `No close matches for “${body.query.q}”; the nearest products are below.`;
+    parts.push(note);
+  }
+  const offered = offeredFilters(body.understood.attributes);
+  if (offered.length) {
+    const line = document.createElement("p");
+    line.className = "suggested-filters";
+    const label = document.createElement("span");
+    label.textContent = "Narrow to";
+    // All at once only when some product has them all; one by one when there are several.
+    if (body.understood.products > 0) line.append(label, suggestionChip(offered));
+    else line.append(label);
+    if (offered.length > 1 || !body.understood.products) line.append(...offered.map((pair) => suggestionChip([pair])));
+    parts.push(line);
+  }
+  ui.hints.replaceChildren(...parts);
+  ui.hints.hidden = parts.length === 0;
+}
+
+// [attribute, value] pairs the query named that the filters do not already hold.
+function offeredFilters(attributes) {
+  const pairs = [];
+  for (const [name, values] of Object.entries(attributes || {})) {
+    if (!FACET_LABELS[name]) continue;
+    for (const value of values) if (!(current.filters[name] || []).includes(value)) pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+function suggestionChip(pairs) {
+  const chip = document.createElement("button");
+  chip.type = "button";
+  chip.className = pairs.length > 1 ? "chip suggestion all" : "chip suggestion";
+  chip.textContent = pairs.map(([, value]) => value).join(" · ");
+  chip.setAttribute("aria-label", `Filter by ${pairs.map(([name, value]) => `${FACET_LABELS[name]} ${value}`).join(", ")}`);
+  chip.addEventListener("click", () => {
+    const filters = { ...current.filters };
+    for (const [name, value] of pairs) filters[name] = [...new Set([...(filters[name] || []), value])];
+    navigate({ ...current, filters });
+  });
+  return chip;
 }
 
 function exploreSimilar(id, by) {
@@ -332,6 +415,7 @@ function showFailure(error) {
   setBusy(false);
   ui.grid.replaceChildren();
   ui.query.hidden = true;
+  ui.hints.hidden = true;
   ui.more.hidden = true;
   ui.status.textContent = "";
   if (error.code === "upload_not_found") {
@@ -530,7 +614,8 @@ function start() {
   Object.assign(ui, {
     searchForm: $("search-form"), searchInput: $("search-input"), photoButton: $("photo-button"),
     photoInput: $("photo-input"), facets: $("facets"), clearFilters: $("clear-filters"), chips: $("chips"),
-    status: $("status"), message: $("message"), query: $("query"), grid: $("grid"), more: $("more"),
+    status: $("status"), message: $("message"), query: $("query"), hints: $("search-hints"), grid: $("grid"),
+    more: $("more"),
     results: $("results"), footer: $("footer"), back: $("back"), dropOverlay: $("drop-overlay"), filters: $("filters"),
     filtersToggle: $("filters-toggle"), cardTemplate: $("card-template"),
   });

@@ -1,0 +1,252 @@
+"""Free-text search: what a shopper types, answered by lexical and semantic retrieval together.
+
+One search, three round trips whatever k is:
+1. FT.SPELLCHECK for the words the index does not hold; a misspelt word then also matches its
+   correction, and the query is understood with the corrections applied
+2. one pipeline: BM25 (finder/queries.py text_clause) and KNN over the text vectors under the
+   shopper's filters, and both again among the products that have the catalog values the query
+   names (finder/understanding.py); with an image model that also embeds text (CLIP), KNN over
+   the image vectors too
+3. weighted reciprocal rank fusion (finder/ranking.py), then the top k documents in one JSON.MGET
+
+Pure vector search ranks by meaning alone and misses rare exact words ("saree"); BM25 alone
+misses paraphrases. Each result says which retrievers found it and at which rank, which query
+words it matched and which understood values it has.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import redis
+
+from finder.embeddings import Embedder
+from finder.index import is_missing_index
+from finder.products import Product
+from finder.queries import (
+    DISTANCE_FIELD,
+    NO_FILTERS,
+    Filters,
+    count_query,
+    knn_command,
+    knn_query,
+    lexical_command,
+    spellcheck_command,
+    text_clause,
+)
+from finder.ranking import (
+    IMAGE_VECTOR_TEXT,
+    LEXICAL,
+    LEXICAL_UNDERSTOOD,
+    VECTOR,
+    VECTOR_UNDERSTOOD,
+    Candidates,
+    Fused,
+    fuse,
+)
+from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, product_id_from_search_key
+from finder.search import Search, similarity_score
+from finder.synonyms import stored_rules
+from finder.understanding import NOTHING, UNDERSTOOD_FIELDS, Understood, Vocabulary
+from finder.words import SEPARATORS, compounds, stem, words
+
+CANDIDATES = 50  # per retriever: what fusion chooses from
+UNDERSTOOD_COUNT = "count"  # not a retriever: how many products have every understood value
+VOCABULARY_TTL_SECONDS = 30.0  # new catalog values and shopper words are understood this soon
+# Below this share of query words matched, and without a close vector, the answer says that
+# nothing matches well (the nearest products are still shown).
+CLOSE_WORD_SHARE = 0.5
+CLOSE_SIMILARITY = 0.6
+
+
+@dataclass(frozen=True)
+class TextHit:
+    product: Product
+    score: float  # fused relevance, 0..1
+    distance: float | None  # text vector distance, when the vector retriever returned it
+    similarity: float | None  # cosine similarity of the text vectors, likewise
+    ranks: dict[str, int]  # retriever -> rank
+    matched_words: tuple[str, ...]  # query words its name or attributes hold
+    highlights: tuple[str, ...]  # words of its name that a query word matched
+    matched_values: dict[str, str]  # understood attribute -> the product's value
+
+
+@dataclass(frozen=True)
+class TextResults:
+    hits: list[TextHit]
+    understood: Understood
+    understood_matches: int  # products with every understood value, under the filters
+    corrections: dict[str, str]  # misspelt query word -> correction
+    did_you_mean: str | None  # the corrected query, when searching it gives other results
+    close_match: bool
+
+
+class TextSearch:
+    def __init__(self, search: Search, embedder: Embedder):
+        self.search = search
+        self.embedder = embedder
+        self._vocabulary: Vocabulary | None = None
+        self._vocabulary_at = 0.0
+
+    @property
+    def client(self) -> redis.Redis:
+        return self.search.client
+
+    def __call__(self, text: str, k: int, filters: Filters = NO_FILTERS, ef_runtime: int | None = None) -> TextResults:
+        query_words = words(text)
+        corrections = self.corrections(query_words)
+        results = self._search(text, query_words, corrections, k, filters, ef_runtime)
+        if corrections:
+            corrected = " ".join(corrections.get(word, word) for word in words(text, keep_stopwords=True))
+            other = self._search(corrected, words(corrected), {}, k, filters, ef_runtime)
+            if [hit.product.id for hit in other.hits] != [hit.product.id for hit in results.hits]:
+                results = replace(results, corrections=corrections, did_you_mean=corrected)
+        return results
+
+    def corrections(self, query_words: list[str]) -> dict[str, str]:
+        """Misspelt words with their most likely correction (from the index's own words)."""
+        if not query_words:
+            return {}
+        try:
+            reply = self.client.execute_command(*spellcheck_command(self.search.index_name, query_words))
+        except redis.ResponseError:  # no index yet, or a catalog loaded without shopper words
+            return {}
+        found = {}
+        for _, word, suggestions in reply:
+            best = [suggestion for _, suggestion in suggestions if not suggestion.startswith(b"+")]
+            if best:
+                found[_text(word)] = _text(best[0])
+        return found
+
+    def vocabulary(self) -> Vocabulary:
+        """The catalog values and shopper words queries are understood by, refreshed now and then."""
+        if self._vocabulary is None or time.monotonic() - self._vocabulary_at > VOCABULARY_TTL_SECONDS:
+            _, facets = self.search.facets()
+            values = {attribute: [value for value, _ in facets[attribute]] for attribute in UNDERSTOOD_FIELDS}
+            self._vocabulary = Vocabulary(values, stored_rules(self.client))
+            self._vocabulary_at = time.monotonic()
+        return self._vocabulary
+
+    def _search(self, text, query_words, corrections, k, filters, ef_runtime) -> TextResults:
+        corrected = " ".join(corrections.get(word, word) for word in words(text, keep_stopwords=True))
+        understood = self.vocabulary().understand(corrected) if query_words else NOTHING
+        vector = self.embedder.embed_texts([text])[0]
+        image_vector = None
+        if self.embedder.image_model_embeds_text:  # CLIP: the photos answer free text too
+            image_vector = self.embedder.embed_texts_in_image_space([text])[0]
+        terms = list(dict.fromkeys([*query_words, *compounds(text)]))
+        lists, understood_matches = self._candidates(
+            terms, corrections, understood, vector, image_vector, filters, ef_runtime
+        )
+        fused = fuse(lists)[:k]
+        products = {product.id: product for product in self.search.store.get_many([f.product_id for f in fused])
+                    if product is not None}
+        vector_list = next((candidates for candidates in lists if candidates.retriever == VECTOR), None)
+        matcher = WordMatcher(text, corrections, self.vocabulary())
+        hits = [self._hit(products[f.product_id], f, vector_list, matcher, understood)
+                for f in fused if f.product_id in products]
+        return TextResults(hits, understood, understood_matches, {}, None, _close(hits, len(query_words)))
+
+    def _candidates(
+        self, terms, corrections, understood, vector, image_vector, filters, ef_runtime
+    ) -> tuple[list[Candidates], int]:
+        """Every retriever's candidates, and how many products have all the understood values."""
+        index = self.search.index_name
+        if self.search.index_info() is None:
+            return [], 0
+        ef = self.search.effective_ef_runtime(ef_runtime, CANDIDATES)
+        policy = self.search.settings.hybrid_policy
+        clause = text_clause(terms, corrections)
+        narrowed = filters.narrowed(understood.attributes) if understood.attributes else None
+        planned: list[tuple[str, list]] = []
+        for retriever, where in ((LEXICAL, filters), (LEXICAL_UNDERSTOOD, narrowed)):
+            if clause and where is not None:
+                planned.append((retriever, lexical_command(index, clause, CANDIDATES, where)))
+        for retriever, where in ((VECTOR, filters), (VECTOR_UNDERSTOOD, narrowed)):
+            if where is not None:
+                query = knn_query(TEXT_VECTOR, vector, CANDIDATES, where, ef, policy)
+                planned.append((retriever, knn_command(index, query)))
+        if image_vector is not None:
+            query = knn_query(IMAGE_VECTOR, image_vector, CANDIDATES, filters, ef, policy)
+            planned.append((IMAGE_VECTOR_TEXT, knn_command(index, query)))
+        if narrowed is not None:
+            planned.append((UNDERSTOOD_COUNT, ["FT.SEARCH", index, *count_query(narrowed).get_args()]))
+        pipe = self.client.pipeline(transaction=False)
+        for _, command in planned:
+            pipe.execute_command(*command)
+        replies = pipe.execute(raise_on_error=False)
+        lists, understood_matches = [], 0
+        for (retriever, _), reply in zip(planned, replies, strict=True):
+            if isinstance(reply, redis.ResponseError):
+                if is_missing_index(reply):
+                    return [], 0
+                raise reply
+            if retriever == UNDERSTOOD_COUNT:
+                understood_matches = int(reply[0])
+            else:
+                lists.append(_lexical(retriever, reply) if retriever.startswith(LEXICAL) else _knn(retriever, reply))
+        return lists, understood_matches
+
+    def _hit(self, product: Product, fused: Fused, vector_list: Candidates | None, matcher: WordMatcher,
+             understood: Understood) -> TextHit:
+        distance = vector_list.scores.get(product.id) if vector_list else None
+        similarity = similarity_score(self.search.index_info().metric, distance) if distance is not None else None
+        matched_words, highlights = matcher.matches(product)
+        values = {attribute: getattr(product, attribute) for attribute, wanted in understood.attributes.items()
+                  if getattr(product, attribute) in wanted}
+        return TextHit(product, fused.score, distance, similarity, fused.ranks, matched_words, highlights, values)
+
+
+class WordMatcher:
+    """Which query words a product matches, in its name or attributes, directly, through a
+    plural, a correction or a shopper word ("ladies" matches a product for "Women")."""
+
+    def __init__(self, text: str, corrections: dict[str, str], vocabulary: Vocabulary):
+        self.query_words = words(text)
+        self._keys = {}
+        for word in self.query_words:
+            keys = {stem(word)}
+            if word in corrections:
+                keys.add(stem(corrections[word]))
+            for key in list(keys):
+                keys |= {meant[0] for meant in vocabulary.meanings((key,)) if len(meant) == 1}
+            self._keys[word] = keys
+
+    def matches(self, product: Product) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(query words matched, words of the name that matched)."""
+        name_words = [word for word in SEPARATORS.split(product.name) if word]
+        held = {stem(word) for word in words(f"{product.name} {product.search_words()}", keep_stopwords=True)}
+        held |= {stem("".join(words(chunk, keep_stopwords=True))) for chunk in product.name.split() if "-" in chunk}
+        matched = tuple(word for word, keys in self._keys.items() if keys & held)
+        wanted = set().union(*(self._keys[word] for word in matched))
+        highlights = tuple(dict.fromkeys(word for word in name_words if stem(word.lower()) in wanted))
+        return matched, highlights
+
+
+def _close(hits: list[TextHit], query_word_count: int) -> bool:
+    if not hits:
+        return False
+    best_share = max(len(hit.matched_words) for hit in hits) / max(query_word_count, 1)
+    best_similarity = max((hit.similarity for hit in hits if hit.similarity is not None), default=-1.0)
+    return best_share > CLOSE_WORD_SHARE or best_similarity >= CLOSE_SIMILARITY
+
+
+def _lexical(retriever: str, reply: list) -> Candidates:
+    ids = [product_id_from_search_key(_text(key)) for key in reply[1::2]]
+    scores = [float(score) for score in reply[2::2]]
+    return Candidates(retriever, tuple(ids), dict(zip(ids, scores, strict=True)))
+
+
+def _knn(retriever: str, reply: list) -> Candidates:
+    ids, distances = [], []
+    for key, fields in zip(reply[1::2], reply[2::2], strict=True):
+        values = dict(zip(fields[::2], fields[1::2], strict=True))
+        ids.append(product_id_from_search_key(_text(key)))
+        distances.append(float(values[DISTANCE_FIELD.encode()]))
+    return Candidates(retriever, tuple(ids), dict(zip(ids, distances, strict=True)))
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
