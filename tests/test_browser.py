@@ -208,6 +208,44 @@ def test_the_search_box_searches_as_you_type_and_on_enter(page, live_url):
     assert sum("Watches" in meta for meta in card_metas(page)) >= 8
 
 
+def test_a_search_highlights_matched_words_and_offers_what_it_understood_as_filters(page, live_url):
+    page.goto(f"{live_url}/?q=black+watch+for+women")
+    wait_for_results(page)
+    first = cards(page).first
+    assert {"Black", "Watch", "Women"} <= set(first.locator(".card-name mark").all_inner_texts())
+    assert first.locator(".card-score").is_hidden()  # a fused relevance is not shown as a similarity
+    offer = page.get_by_role("button", name="Filter by Gender Women, Article type Watches, Colour Black")
+    assert offer.inner_text() == "Women · Watches · Black"
+    screenshot(page, "search-understood")
+    offer.click()
+    page.wait_for_url(re.compile(r"gender=Women.*article_type=Watches.*color=Black"))
+    wait_for_results(page)
+    metas = card_metas(page)
+    assert metas and all("Women" in meta and "Watches" in meta and "Black" in meta for meta in metas)
+    assert page.locator("#search-input").input_value() == "black watch for women"  # the query stays
+    assert page.locator(".chip.suggestion").count() == 0  # nothing left to offer
+
+
+def test_a_misspelt_search_offers_the_correction(page, live_url):
+    page.goto(f"{live_url}/?q=blakc+watch")
+    wait_for_results(page)
+    correction = page.locator(".did-you-mean")
+    assert correction.inner_text() == "black watch"
+    screenshot(page, "did-you-mean")
+    correction.click()
+    page.wait_for_url(re.compile(r"q=black\+watch"))
+    wait_for_results(page)
+    assert page.locator(".did-you-mean").count() == 0
+
+
+def test_a_search_with_no_close_match_says_so_and_still_shows_the_nearest(page, live_url):
+    page.goto(f"{live_url}/?q=xyzzy+qwertyuiop")
+    wait_for_results(page)
+    assert "No close matches for “xyzzy qwertyuiop”" in page.locator(".no-close-match").inner_text()
+    assert cards(page).count() == 12
+    screenshot(page, "no-close-match")
+
+
 def test_photo_search_shows_the_photo_and_similar_products_and_has_a_link(page, live_url):
     page.goto(f"{live_url}/?category=Accessories")
     wait_for_results(page)

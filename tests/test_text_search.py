@@ -173,3 +173,38 @@ def test_free_text_filters_combine_with_understood_values():
     assert filters.narrowed({"gender": ("Women",), "color": ("Red",)}).tags == {"gender": ("Women",),
                                                                                "color": ("Red",)}
     assert filters.narrowed({"gender": ("Girls",)}) is None
+
+
+@pytest.fixture(scope="module")
+def clip_app(tmp_path_factory):
+    """The app with a CLIP image model (tiny, random, built here): texts and photos in one space."""
+    from tests.tiny_clip import build_tiny_clip
+
+    folder = tmp_path_factory.mktemp("clip")
+    build_tiny_clip(folder / "tiny-clip")
+    with EmbeddedRedis(folder / "redis") as server:
+        settings = settings_for(server.url, data_dir=folder, image_model=str(folder / "tiny-clip"))
+        load_into(settings, SAMPLE_CATALOG, limit=40)
+        yield create_app(settings)
+
+
+def test_with_a_clip_image_model_free_text_also_searches_the_photos(clip_app):
+    with clip_app.app_context():
+        embedder = clip_app.extensions["finder"].embedder
+        assert embedder.image_model_embeds_text
+        assert embedder.embed_texts_in_image_space(["red dress"]).shape == (1, embedder.image_dim)
+    body = search(clip_app.test_client(), "red dress")
+    found_by = {retriever for result in body["results"] for retriever in result["explain"]["ranks"]}
+    assert "image vector" in found_by
+
+
+def test_a_query_that_looks_like_a_link_is_only_ever_text(clip_app):
+    # A multimodal model would open or fetch a string that looks like an image path or URL.
+    body = search(clip_app.test_client(), "http://127.0.0.1:9/red.png")
+    assert body["results"]
+
+
+def test_the_builtin_image_model_does_not_embed_text(crafted):
+    app, _ = crafted
+    with app.app_context():
+        assert not app.extensions["finder"].embedder.image_model_embeds_text
