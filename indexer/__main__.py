@@ -103,9 +103,10 @@ def reindex(args, settings: Settings, client) -> int:
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    entries = ProductStore(client).rebuild_suggestions()
     print(f"\n{INDEX_ALIAS} now uses {new.name} ({new.algorithm} {new.metric}, {new.documents} products); "
-          f"dropped {old.name} ({old.algorithm} {old.metric}). {time.perf_counter() - started:.1f} s, "
-          "searches answered throughout.")
+          f"dropped {old.name} ({old.algorithm} {old.metric}); {entries} autocomplete entries rebuilt. "
+          f"{time.perf_counter() - started:.1f} s, searches answered throughout.")
     return 0
 
 
@@ -126,7 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     reindex_command = commands.add_parser(
         "reindex", help="rebuild the index with other settings, without downtime and without re-embedding",
         description="Build a new index (algorithm, metric and HNSW_M / HNSW_EF_CONSTRUCTION from the options "
-        "and environment) beside the live one, over the stored vectors, and switch to it when it is complete. "
+        "and environment) beside the live one, over the stored vectors, and switch to it when it is complete; "
+        "then rebuild the autocomplete dictionary from the stored products. "
         "Searches keep answering throughout. Changing an embedding model needs `load --recreate` instead.",
     )
     _index_options(reindex_command, "of the new index")
