@@ -128,7 +128,8 @@ function freshRequest(previous) {
 // --- showing a view ---------------------------------------------------------------------------
 
 function refresh() {
-  ui.searchInput.value = current.view.mode === "search" ? current.view.q : "";
+  const q = current.view.mode === "search" ? current.view.q : "";
+  if (ui.searchInput.value.trim() !== q) ui.searchInput.value = q; // keeps a space just typed
   ui.back.hidden = current.view.mode === "browse";
   document.title = pageTitle(current.view);
   renderChips();

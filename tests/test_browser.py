@@ -208,6 +208,18 @@ def test_the_search_box_searches_as_you_type_and_on_enter(page, live_url):
     assert sum("Watches" in meta for meta in card_metas(page)) >= 8
 
 
+def test_a_pause_after_a_space_keeps_the_space(page, live_url):
+    page.goto(live_url)
+    wait_for_results(page)
+    box = page.get_by_label("Search products")
+    box.press_sequentially("black ", delay=30)
+    page.wait_for_url(re.compile(r"q=black$"))  # searched during the pause
+    wait_for_results(page)
+    box.press_sequentially("dress", delay=30)
+    page.wait_for_url(re.compile(r"q=black\+dress$"))
+    assert box.input_value() == "black dress"
+
+
 def test_photo_search_shows_the_photo_and_similar_products_and_has_a_link(page, live_url):
     page.goto(f"{live_url}/?category=Accessories")
     wait_for_results(page)
