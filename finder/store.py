@@ -1,8 +1,9 @@
 """Reading and writing products: the JSON document and the search hash, always together.
 
-Every write of a product (its JSON document plus its search hash with the vectors) happens in
-one MULTI/EXEC transaction, so a reader or a crash never sees half a product. Reads of many
-products are one JSON.MGET, never one round trip per product.
+Every write of a product (its JSON document plus its search hash with the vectors, and its change
+to the autocomplete dictionary) happens in one MULTI/EXEC transaction, so a reader or a crash
+never sees half a product. Reads of many products are one JSON.MGET, never one round trip per
+product.
 """
 
 from __future__ import annotations
@@ -172,16 +173,14 @@ class ProductStore:
         """Recompute the autocomplete dictionary from the stored products; returns its size."""
         return rebuild_suggestions(self.client, self.documents())
 
-    def ensure_suggestions(self) -> bool:
+    def ensure_suggestions(self) -> None:
         """Build the autocomplete dictionary if products are stored without one (a catalog loaded
-        before it existed). Every stored product contributes entries, so products and the counts
-        hash exist together. True if it was built."""
+        before it existed). Every stored product contributes entries, so once built, products and
+        the counts hash exist together."""
         if self.client.exists(COUNTS_KEY):
-            return False
-        if next(self.client.scan_iter(match=Product.key_for("*"), count=READ_CHUNK), None) is None:
-            return False
-        self.rebuild_suggestions()
-        return True
+            return
+        if next(self.client.scan_iter(match=Product.key_for("*"), count=READ_CHUNK), None) is not None:
+            self.rebuild_suggestions()
 
     def delete_all(self) -> int:
         """Remove every product document and search hash and the autocomplete dictionary (used by

@@ -6,8 +6,9 @@ products that contribute each entry. An entry's score is its count, so phrases s
 products rank higher, and an entry leaves the dictionary with its last product.
 
 Every product write queues its change to both keys in the same MULTI/EXEC as the product itself
-(finder/store.py), so the dictionary never holds what the catalog does not. `rebuild_suggestions`
-recomputes it from the stored documents, for catalogs loaded before it existed.
+(finder/store.py), so a product and its entries are stored, replaced and deleted together.
+`rebuild_suggestions` recomputes both keys from the stored documents, for catalogs loaded before
+the dictionary existed.
 """
 
 from __future__ import annotations
