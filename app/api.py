@@ -7,9 +7,19 @@ import time
 from flask import Blueprint, request, url_for
 
 from app.errors import ApiError
-from app.limits import DEFAULT_K, DEFAULT_PER_PAGE, MAX_BROWSE_DEPTH, MAX_K, MAX_PER_PAGE, MAX_QUERY_LENGTH
+from app.limits import (
+    DEFAULT_K,
+    DEFAULT_PER_PAGE,
+    DEFAULT_SUGGESTIONS,
+    MAX_BROWSE_DEPTH,
+    MAX_K,
+    MAX_PER_PAGE,
+    MAX_QUERY_LENGTH,
+    MAX_SUGGEST_QUERY_LENGTH,
+    MAX_SUGGESTIONS,
+)
 from app.openapi import openapi_document
-from app.params import FILTER_PARAMS, bool_param, check_known, choice_param, filters_from, int_param, single
+from app.params import FILTER_PARAMS, bool_param, check_known, choice_param, filters_from, int_param, text_param
 from app.services import services
 from finder.config import EF_RUNTIME_RANGE
 from finder.embeddings import ImageError, load_image
@@ -18,6 +28,7 @@ from finder.queries import Filters
 from finder.ranking import LEXICAL, VECTOR
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR
 from finder.search import Hit
+from finder.suggestions import suggest
 from finder.text_search import TextHit
 from finder.uploads import upload_id_for
 
@@ -122,14 +133,19 @@ def similar_products(product_id: str):
     return _results(found.hits, k, ef_runtime, filters, started, query={"by": by, "product": found.product.to_public()})
 
 
+@blueprint.get("/suggest")
+def suggestions():
+    """Completions for what is typed in the search box: product names and facet phrases."""
+    check_known(request.args, ("q", "limit"))
+    prefix = text_param(request.args, "q", MAX_SUGGEST_QUERY_LENGTH)  # a trailing space ends a word: kept
+    limit = int_param(request.args, "limit", DEFAULT_SUGGESTIONS, 1, MAX_SUGGESTIONS)
+    return {"q": prefix, "suggestions": [{"text": text} for text in suggest(services().client, prefix, limit)]}
+
+
 @blueprint.get("/search")
 def search_by_text():
     check_known(request.args, ("q", "explain", *SEARCH_PARAMS))
-    text = (single(request.args, "q") or "").strip()
-    if not text:
-        raise ApiError(400, "invalid_parameter", "q must not be empty")
-    if len(text) > MAX_QUERY_LENGTH:
-        raise ApiError(400, "invalid_parameter", f"q must be at most {MAX_QUERY_LENGTH} characters, got {len(text)}")
+    text = text_param(request.args, "q", MAX_QUERY_LENGTH).strip()
     explain = bool_param(request.args, "explain")
     k, ef_runtime, filters = _search_options()
     started = time.perf_counter()

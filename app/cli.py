@@ -41,6 +41,7 @@ def serve() -> None:
             return
         if loaded != 0:
             raise click.ClickException(f"loading {settings.catalog_path} failed (exit code {loaded})")
+    finder.store.ensure_suggestions()  # a catalog loaded before autocomplete existed gets its dictionary
     click.echo(
         f"\nProduct finder: http://{settings.host}:{settings.port}/  "
         f"({finder.search.count()} products, Redis at {finder.redis_url}). Ctrl-C stops.\n"

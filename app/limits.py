@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from finder.config import Settings
 from finder.products import CATEGORICAL_FIELDS, LABEL_MAX_LENGTH, YEAR_RANGE, field_title
+from finder.suggestions import MAX_PREFIX_LENGTH
 
 DEFAULT_PER_PAGE = 24
 MAX_PER_PAGE = 100
@@ -15,6 +16,9 @@ MAX_QUERY_LENGTH = 500
 MAX_VALUES_PER_FILTER = 50
 MAX_FILTER_VALUE_LENGTH = LABEL_MAX_LENGTH  # no stored value is longer
 FILTER_YEAR_RANGE = YEAR_RANGE  # no stored product is from another year
+DEFAULT_SUGGESTIONS = 8
+MAX_SUGGESTIONS = 20
+MAX_SUGGEST_QUERY_LENGTH = MAX_PREFIX_LENGTH  # as long as the suggestion dictionary can look up
 
 
 def page_config(settings: Settings) -> dict:
@@ -24,6 +28,7 @@ def page_config(settings: Settings) -> dict:
         "k": DEFAULT_K,
         "max_k": MAX_K,
         "max_query_length": MAX_QUERY_LENGTH,
+        "max_suggest_length": MAX_SUGGEST_QUERY_LENGTH,
         "max_upload_bytes": max_upload_bytes(settings),
         "facets": [{"name": name, "label": field_title(name)} for name in CATEGORICAL_FIELDS],
     }

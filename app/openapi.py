@@ -12,16 +12,20 @@ from functools import cache
 from app.limits import (
     DEFAULT_K,
     DEFAULT_PER_PAGE,
+    DEFAULT_SUGGESTIONS,
     FILTER_YEAR_RANGE,
     MAX_BROWSE_DEPTH,
     MAX_FILTER_VALUE_LENGTH,
     MAX_K,
     MAX_PER_PAGE,
     MAX_QUERY_LENGTH,
+    MAX_SUGGEST_QUERY_LENGTH,
+    MAX_SUGGESTIONS,
     MAX_VALUES_PER_FILTER,
 )
 from finder.config import EF_RUNTIME_RANGE
 from finder.products import CATEGORICAL_FIELDS, ID_PATTERN, Product, client_fields_schema
+from finder.suggestions import FUZZY_MIN_PREFIX
 
 
 def _query(name: str, schema: dict, description: str, **extra) -> dict:
@@ -253,6 +257,19 @@ SCHEMAS = {
             },
         },
     },
+    "Suggestions": {
+        "type": "object",
+        "required": ["q", "suggestions"],
+        "properties": {
+            "q": {"type": "string", "description": "The prefix, as sent."},
+            "suggestions": {
+                "type": "array",
+                "description": "Best first: entries shared by more products rank higher, shorter ones before "
+                               "longer ones. Empty when nothing matches or no catalog is loaded.",
+                "items": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+            },
+        },
+    },
     "Health": {
         "type": "object",
         "required": ["status"],
@@ -361,6 +378,18 @@ def openapi_document() -> dict:
                                         "Which vector to compare.")],
                     {"404": NOT_FOUND},
                 ),
+            }},
+            "/api/suggest": {"get": {
+                "summary": "Autocomplete: product names and phrases such as 'Red Dresses' that start with q",
+                "parameters": [
+                    _query("q", {"type": "string", "minLength": 1, "maxLength": MAX_SUGGEST_QUERY_LENGTH},
+                           "What has been typed. Matching ignores case; a trailing space ends a word. When "
+                           f"nothing starts with a prefix of {FUZZY_MIN_PREFIX} characters or more, entries one typo "
+                           "away are suggested.", required=True),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS,
+                                     "default": DEFAULT_SUGGESTIONS}, "Most suggestions to return."),
+                ],
+                "responses": {"200": _ok("Suggestions"), "400": BAD_REQUEST, "503": UNAVAILABLE},
             }},
             "/api/search": {"get": {
                 **_search_operation(

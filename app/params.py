@@ -72,6 +72,18 @@ def bool_param(args: MultiDict, name: str) -> bool:
     raise ApiError(400, "invalid_parameter", f"{name} must be 1 or 0 (true or false), got {raw!r}")
 
 
+def text_param(args: MultiDict, name: str, max_length: int) -> str:
+    """A required text parameter as given: not blank, at most `max_length` characters without
+    the whitespace around it."""
+    raw = single(args, name) or ""
+    length = len(raw.strip())
+    if not length:
+        raise ApiError(400, "invalid_parameter", f"{name} must not be empty")
+    if length > max_length:
+        raise ApiError(400, "invalid_parameter", f"{name} must be at most {max_length} characters, got {length}")
+    return raw
+
+
 def choice_param(args: MultiDict, name: str, default: str, allowed: tuple[str, ...]) -> str:
     raw = single(args, name)
     if raw is None or not raw.strip():

@@ -50,7 +50,7 @@ def write_json_and_hash(client, items, text, image, algorithm):
     store = ProductStore(client)
     for start in range(0, len(items), 500):
         store.save([
-            ProductWrite(product, "t", "i", text[i], image[i])
+            ProductWrite(product, "t", "i", replaces=None, text_vector=text[i], image_vector=image[i])
             for i, product in enumerate(items[start:start + 500], start)
         ])
 

@@ -1,8 +1,9 @@
 """Reading and writing products: the JSON document and the search hash, always together.
 
-Every write of a product (its JSON document plus its search hash with the vectors) happens in
-one MULTI/EXEC transaction, so a reader or a crash never sees half a product. Reads of many
-products are one JSON.MGET, never one round trip per product.
+Every write of a product (its JSON document plus its search hash with the vectors, and its change
+to the autocomplete dictionary) happens in one MULTI/EXEC transaction, so a reader or a crash
+never sees half a product. Reads of many products are one JSON.MGET, never one round trip per
+product.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 import redis
@@ -18,6 +20,13 @@ import redis
 from finder.products import CATEGORICAL_FIELDS, Product
 from finder.redis_server import json_commands
 from finder.schema import IMAGE_VECTOR, NUMERIC_FIELDS, TEXT_FIELDS, TEXT_VECTOR, search_key
+from finder.suggestions import (
+    COUNTS_KEY,
+    SUGGEST_KEY,
+    queue_suggestion_changes,
+    rebuild_suggestions,
+    suggestion_changes,
+)
 
 TEXT_FINGERPRINT = "text_fingerprint"
 IMAGE_FINGERPRINT = "image_fingerprint"
@@ -51,11 +60,14 @@ def documents_from_mget(reply, expected: int) -> list[list[dict] | None]:
 
 @dataclass(frozen=True)
 class ProductWrite:
-    """A product to store. A vector left as None keeps the stored one (its input did not change)."""
+    """A product to store. A vector left as None keeps the stored one (its input did not change).
+    `replaces` is the stored document it overwrites (None for a new product): what its
+    suggestions change from."""
 
     product: Product
     text_fingerprint: str
     image_fingerprint: str
+    replaces: dict | None
     text_vector: np.ndarray | None = None
     image_vector: np.ndarray | None = None
 
@@ -87,8 +99,7 @@ class ProductStore:
     def save(self, writes: Sequence[ProductWrite]) -> None:
         """Store products atomically: all of them or none (one MULTI/EXEC)."""
         pipe = self.client.pipeline(transaction=True)
-        for write in writes:
-            _queue_write(pipe, write)
+        _queue_writes(pipe, writes)
         pipe.execute()
 
     @contextmanager
@@ -157,9 +168,32 @@ class ProductStore:
                 states[pid] = StoredState.from_hash(document[0] if document else None, values)
         return states
 
+    def documents(self) -> Iterator[dict]:
+        """Every stored product document once, READ_CHUNK at a time (one JSON.MGET each)."""
+        keys = _unique(self.client.scan_iter(match=Product.key_for("*"), count=READ_CHUNK))  # SCAN may repeat
+        for chunk in iter(lambda: list(islice(keys, READ_CHUNK)), []):
+            reply = json_commands(self.client).mget(chunk, "$")
+            with self._refusing_unexpected_replies():
+                found = documents_from_mget(reply, len(chunk))
+            yield from (document[0] for document in found if document)  # None: deleted meanwhile
+
+    def rebuild_suggestions(self) -> int:
+        """Recompute the autocomplete dictionary from the stored products; returns its size."""
+        return rebuild_suggestions(self.client, self.documents())
+
+    def ensure_suggestions(self) -> None:
+        """Build the autocomplete dictionary if products are stored without one (a catalog loaded
+        before it existed). Every stored product contributes entries, so once built, products and
+        the counts hash exist together."""
+        if self.client.exists(COUNTS_KEY):
+            return
+        if next(self.client.scan_iter(match=Product.key_for("*"), count=READ_CHUNK), None) is not None:
+            self.rebuild_suggestions()
+
     def delete_all(self) -> int:
-        """Remove every product document and search hash (used by a full reload)."""
-        removed = 0
+        """Remove every product document and search hash and the autocomplete dictionary (used by
+        a full reload)."""
+        removed = self.client.unlink(SUGGEST_KEY, COUNTS_KEY)
         for pattern in (Product.key_for("*"), search_key("*")):
             batch = []
             for key in self.client.scan_iter(match=pattern, count=1000):
@@ -185,13 +219,23 @@ class WatchedProduct:
 
     def commit(self, write: ProductWrite) -> None:
         self._pipe.multi()
-        _queue_write(self._pipe, write)
+        _queue_writes(self._pipe, [write])
         self._pipe.execute()
 
     def delete(self) -> None:
+        """Delete the product and its share of the suggestions, as read under this WATCH."""
+        stored = self.state().document
         self._pipe.multi()
         self._pipe.delete(Product.key_for(self.product_id), search_key(self.product_id))
+        queue_suggestion_changes(self._pipe, suggestion_changes([(stored, None)]))
         self._pipe.execute()
+
+
+def _queue_writes(pipe: redis.client.Pipeline, writes: Sequence[ProductWrite]) -> None:
+    """Queue products and the change they make to the suggestions, for one MULTI/EXEC."""
+    for write in writes:
+        _queue_write(pipe, write)
+    queue_suggestion_changes(pipe, suggestion_changes((write.replaces, write.product) for write in writes))
 
 
 def _queue_write(pipe: redis.client.Pipeline, write: ProductWrite) -> None:
@@ -215,6 +259,14 @@ def search_fields(product: Product) -> dict[str, str]:
     """The search hash's copy of what queries search and filter on, as the hash stores it."""
     values = {**product.model_dump(include=set(SEARCH_FIELDS)), "words": product.search_words()}
     return {name: str(values[name]) for name in SEARCH_FIELDS if values.get(name) is not None}
+
+
+def _unique(items: Iterable) -> Iterator:
+    seen = set()
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            yield item
 
 
 def _vector_bytes(vector: np.ndarray) -> bytes:

@@ -39,6 +39,7 @@ class PendingWrite:
     """A product to write and what its write must embed."""
 
     product: Product
+    replaces: dict | None  # the stored document (None for a new product)
     image: ImageSource  # where the photo comes from (path, bytes or decoded image)
     text_fingerprint: str
     image_fingerprint: str
@@ -56,7 +57,7 @@ def pending_write(
     unchanged = stored.document == product.to_document() and stored.search_fields == search_fields(product)
     if not embed_text and not embed_image and unchanged:
         return None
-    return PendingWrite(product, image, text_fingerprint, image_fingerprint, embed_text, embed_image)
+    return PendingWrite(product, stored.document, image, text_fingerprint, image_fingerprint, embed_text, embed_image)
 
 
 def embed_writes(
@@ -86,6 +87,7 @@ def embed_writes(
             product=write.product,
             text_fingerprint=write.text_fingerprint,
             image_fingerprint=write.image_fingerprint,
+            replaces=write.replaces,
             text_vector=text_vectors.get(write.product.id),
             image_vector=image_vectors.get(write.product.id),
         )
@@ -103,7 +105,7 @@ class ProductWriter:
         self.embedder = embedder
         self.images = images
         self.settings = settings
-        self._index_ready = False
+        self._prepared = False
 
     def create(self, fields: dict, photo: bytes) -> Product:
         """Raises pydantic.ValidationError, ImageError, ProductExists or WriteConflict."""
@@ -128,9 +130,11 @@ class ProductWriter:
         # Everything that can be refused is checked before anything is written.
         draft = Product(**fields, image_path="(set below)")
         image = load_image(photo) if photo is not None else None
-        if not self._index_ready:  # a catalog may start empty and be filled through the API alone
+        if not self._prepared:  # a catalog may start empty and be filled through the API alone, or
+            # come from before autocomplete existed (its first write must not start a partial dictionary)
             ensure_index(self.store.client, self.settings, self.embedder.text_dim, self.embedder.image_dim)
-            self._index_ready = True
+            self.store.ensure_suggestions()
+            self._prepared = True
         with self.store.watching(draft.id) as watched:
             stored = watched.state()
             if must_exist and stored.document is None:

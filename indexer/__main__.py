@@ -114,9 +114,10 @@ def reindex(args, settings: Settings, client) -> int:
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    entries = ProductStore(client).rebuild_suggestions()
     print(f"\n{INDEX_ALIAS} now uses {new.name} ({new.algorithm} {new.metric}, {new.documents} products); "
-          f"dropped {old.name} ({old.algorithm} {old.metric}). {time.perf_counter() - started:.1f} s, "
-          "searches answered throughout.")
+          f"dropped {old.name} ({old.algorithm} {old.metric}); {entries} autocomplete entries rebuilt. "
+          f"{time.perf_counter() - started:.1f} s, searches answered throughout.")
     return 0
 
 
@@ -138,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         "reindex", help="rebuild the index with other settings, without downtime and without re-embedding",
         description="Build a new index (algorithm, metric and HNSW_M / HNSW_EF_CONSTRUCTION from the options "
         "and environment, synonyms from the SYNONYMS file) beside the live one, over the stored vectors, and "
-        "switch to it when it is complete. "
+        "switch to it when it is complete; then rebuild the autocomplete dictionary from the stored products. "
         "Searches keep answering throughout. Changing an embedding model needs `load --recreate` instead.",
     )
     _index_options(reindex_command, "of the new index")

@@ -2,8 +2,9 @@
 
 Idempotent by construction (see finder/writes.py): a product whose document and vector
 fingerprints are unchanged is skipped without embedding; one whose name changed gets a new text
-vector and keeps its image vector. Products are written in batches, each batch one MULTI/EXEC,
-so an interrupted load leaves only whole products behind and the next run resumes after them.
+vector and keeps its image vector. Products are written in batches, each batch one MULTI/EXEC
+(their autocomplete entries included), so an interrupted load leaves only whole products behind
+and the next run resumes after them.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def load_catalog(
     """Load a catalog folder. `on_written` receives the ids of each batch once Redis has
     acknowledged it (on the embedded server, once it is on disk: appendfsync always)."""
     started = time.perf_counter()
+    store.ensure_suggestions()  # before any write: a catalog loaded before autocomplete existed
     rows, problems = read_catalog(folder, limit)
     report = LoadReport(rows=len(rows) + len(problems), failed=problems)
     line_of = {row.product.id: row.line for row in rows}

@@ -13,10 +13,12 @@ const PAGE_SIZE = CONFIG.per_page;
 const K_DEFAULT = CONFIG.k;
 const K_MAX = CONFIG.max_k;
 const MAX_UPLOAD_BYTES = CONFIG.max_upload_bytes;
+const MAX_SUGGEST_LENGTH = CONFIG.max_suggest_length;
 const OPEN_FACETS = new Set(["gender", "category", "article_type", "color"]); // the rest start folded
 const FACET_PREVIEW = 8;
 const TYPING_DELAY_MS = 300;
-const MIN_QUERY_LENGTH = 2;
+const SUGGEST_DELAY_MS = 120; // suggestions come before the search the same typing starts
+const MIN_QUERY_LENGTH = 2; // for searching and for suggestions alike
 
 const $ = (id) => document.getElementById(id);
 const ui = {};
@@ -25,6 +27,10 @@ let shownProducts = 0; // products in the grid (browse paging)
 let viewRequest = null; // AbortController of the request filling the grid
 let facetRequest = null;
 let typingTimer = null;
+let suggestRequest = null;
+let suggestTimer = null;
+let suggestionTexts = []; // what the open list offers, in order
+let highlighted = -1; // position of the highlighted suggestion, -1 for none
 const expandedFacets = new Set();
 
 class ApiError extends Error {
@@ -128,7 +134,8 @@ function freshRequest(previous) {
 // --- showing a view ---------------------------------------------------------------------------
 
 function refresh() {
-  ui.searchInput.value = current.view.mode === "search" ? current.view.q : "";
+  const q = current.view.mode === "search" ? current.view.q : "";
+  if (ui.searchInput.value.trim() !== q) ui.searchInput.value = q; // keeps a space just typed
   ui.back.hidden = current.view.mode === "browse";
   document.title = pageTitle(current.view);
   renderChips();
@@ -268,7 +275,7 @@ function productCard(product, { score = null, badge = null, highlights = [] } = 
   const image = card.querySelector("img");
   image.src = product.image_url;
   image.alt = product.name;
-  card.querySelector(".card-name").replaceChildren(...highlighted(product.name, highlights));
+  card.querySelector(".card-name").replaceChildren(...nameWithMarks(product.name, highlights));
   card.querySelector(".card-meta").textContent = [product.gender, product.category, product.article_type, product.color]
     .filter(Boolean)
     .join(" · ");
@@ -290,7 +297,7 @@ function productCard(product, { score = null, badge = null, highlights = [] } = 
 }
 
 // The name as text nodes, with the words the search matched in <mark>.
-function highlighted(name, words) {
+function nameWithMarks(name, words) {
   const marked = new Set(words.map((word) => word.toLowerCase()));
   if (!marked.size) return [document.createTextNode(name)];
   return name.split(/([^\s!-\/:-@[-^`{-~]+)/).filter(Boolean).map((part) => {
@@ -591,6 +598,113 @@ async function searchByPhoto(file) {
   }
 }
 
+// --- autocomplete: a combobox over the search box --------------------------------------------------
+
+// What the server matches: runs of whitespace as one space; a trailing space ends a word.
+function typedPrefix() {
+  return ui.searchInput.value.replace(/\s+/g, " ").trimStart();
+}
+
+function scheduleSuggestions(delay) {
+  clearTimeout(suggestTimer);
+  if (suggestRequest) suggestRequest.abort(); // its answer is for other text
+  const prefix = typedPrefix();
+  const length = prefix.trim().length;
+  if (length < MIN_QUERY_LENGTH || length > MAX_SUGGEST_LENGTH) {
+    closeSuggestions();
+    return;
+  }
+  suggestTimer = setTimeout(() => loadSuggestions(prefix), delay);
+}
+
+async function loadSuggestions(prefix) {
+  suggestRequest = freshRequest(suggestRequest);
+  try {
+    const body = await api("/api/suggest", { params: new URLSearchParams({ q: prefix }), signal: suggestRequest.signal });
+    if (document.activeElement === ui.searchInput) showSuggestions(prefix, body.suggestions.map((entry) => entry.text));
+  } catch (error) {
+    if (error.name !== "AbortError") closeSuggestions(); // a help, never worth an error message
+  }
+}
+
+function showSuggestions(prefix, texts) {
+  suggestionTexts = texts;
+  ui.suggestions.replaceChildren(...texts.map((text, position) => suggestionOption(prefix, text, position)));
+  setSuggestionsOpen(texts.length > 0);
+  highlight(-1);
+}
+
+function suggestionOption(prefix, text, position) {
+  const option = document.createElement("li");
+  option.id = `suggestion-${position}`;
+  option.setAttribute("role", "option");
+  option.dataset.position = position;
+  // What was typed in normal weight, the completion in bold (all of it for a fuzzy match).
+  const typed = text.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase() ? prefix.length : 0;
+  const start = document.createElement("span");
+  start.textContent = text.slice(0, typed);
+  const completion = document.createElement("strong");
+  completion.textContent = text.slice(typed);
+  option.append(start, completion);
+  return option;
+}
+
+function highlight(position) {
+  highlighted = position;
+  [...ui.suggestions.children].forEach((option, index) => option.setAttribute("aria-selected", String(index === position)));
+  if (position < 0) {
+    ui.searchInput.removeAttribute("aria-activedescendant");
+    return;
+  }
+  const option = ui.suggestions.children[position];
+  ui.searchInput.setAttribute("aria-activedescendant", option.id);
+  option.scrollIntoView({ block: "nearest" });
+}
+
+function setSuggestionsOpen(open) {
+  ui.suggestions.hidden = !open;
+  ui.searchInput.setAttribute("aria-expanded", String(open));
+}
+
+function closeSuggestions() {
+  clearTimeout(suggestTimer);
+  if (suggestRequest) suggestRequest.abort();
+  setSuggestionsOpen(false);
+  highlight(-1);
+}
+
+function pickSuggestion(text) {
+  closeSuggestions();
+  clearTimeout(typingTimer);
+  ui.searchInput.value = text;
+  searchFor(text, { replace: false }); // as if typed and submitted
+}
+
+function onSearchKey(event) {
+  const open = !ui.suggestions.hidden;
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault(); // the caret stays where it is
+    if (!open) {
+      scheduleSuggestions(0);
+      return;
+    }
+    const count = suggestionTexts.length;
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    highlight(highlighted < 0 ? (step > 0 ? 0 : count - 1) : (highlighted + step + count) % count);
+  } else if (event.key === "Enter" && open && highlighted >= 0) {
+    event.preventDefault();
+    pickSuggestion(suggestionTexts[highlighted]);
+  } else if (event.key === "Escape") {
+    event.preventDefault(); // a search box would clear itself: the first Escape only closes the list
+    if (open) {
+      closeSuggestions();
+    } else if (ui.searchInput.value) {
+      ui.searchInput.value = "";
+      searchFor("", { replace: false });
+    }
+  }
+}
+
 // --- footer: catalog size and index --------------------------------------------------------------
 
 async function loadFooter() {
@@ -612,28 +726,31 @@ function dropHasFiles(event) {
 
 function start() {
   Object.assign(ui, {
-    searchForm: $("search-form"), searchInput: $("search-input"), photoButton: $("photo-button"),
-    photoInput: $("photo-input"), facets: $("facets"), clearFilters: $("clear-filters"), chips: $("chips"),
-    status: $("status"), message: $("message"), query: $("query"), hints: $("search-hints"), grid: $("grid"),
-    more: $("more"),
+    searchForm: $("search-form"), searchInput: $("search-input"), suggestions: $("suggestions"),
+    photoButton: $("photo-button"), photoInput: $("photo-input"), facets: $("facets"), clearFilters: $("clear-filters"),
+    chips: $("chips"), status: $("status"), message: $("message"), query: $("query"), hints: $("search-hints"),
+    grid: $("grid"), more: $("more"),
     results: $("results"), footer: $("footer"), back: $("back"), dropOverlay: $("drop-overlay"), filters: $("filters"),
     filtersToggle: $("filters-toggle"), cardTemplate: $("card-template"),
   });
 
   ui.searchForm.addEventListener("submit", (event) => {
     event.preventDefault();
+    closeSuggestions();
     clearTimeout(typingTimer);
     searchFor(ui.searchInput.value, { replace: false });
   });
   ui.searchInput.addEventListener("input", () => {
     clearTimeout(typingTimer);
     typingTimer = setTimeout(() => searchFor(ui.searchInput.value, { replace: current.view.mode === "search" }), TYPING_DELAY_MS);
+    scheduleSuggestions(SUGGEST_DELAY_MS);
   });
-  ui.searchInput.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && ui.searchInput.value) {
-      ui.searchInput.value = "";
-      searchFor("", { replace: false });
-    }
+  ui.searchInput.addEventListener("keydown", onSearchKey);
+  ui.searchInput.addEventListener("blur", closeSuggestions); // Tab, or a click anywhere else
+  ui.suggestions.addEventListener("mousedown", (event) => event.preventDefault()); // the box keeps the focus
+  ui.suggestions.addEventListener("click", (event) => {
+    const option = event.target.closest("[role=option]");
+    if (option) pickSuggestion(suggestionTexts[Number(option.dataset.position)]);
   });
   ui.photoButton.addEventListener("click", () => ui.photoInput.click());
   ui.photoInput.addEventListener("change", () => {
@@ -671,6 +788,7 @@ function start() {
     searchByPhoto(event.dataTransfer.files[0]);
   });
   window.addEventListener("popstate", () => {
+    closeSuggestions();
     current = readState();
     refresh();
   });

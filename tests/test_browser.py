@@ -12,6 +12,7 @@ import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -246,6 +247,90 @@ def test_a_search_with_no_close_match_says_so_and_still_shows_the_nearest(page, 
     screenshot(page, "no-close-match")
 
 
+def test_a_pause_after_a_space_keeps_the_space(page, live_url):
+    page.goto(live_url)
+    wait_for_results(page)
+    box = page.get_by_label("Search products")
+    box.press_sequentially("black ", delay=30)
+    page.wait_for_url(re.compile(r"q=black$"))  # searched during the pause
+    wait_for_results(page)
+    box.press_sequentially("dress", delay=30)
+    page.wait_for_url(re.compile(r"q=black\+dress$"))
+    assert box.input_value() == "black dress"
+
+
+def options(page):
+    return page.locator("#suggestions [role=option]")
+
+
+def test_the_search_box_suggests_as_you_type_and_the_keyboard_picks(page, live_url):
+    page.goto(live_url)
+    wait_for_results(page)
+    box = page.get_by_role("combobox", name="Search products")
+    listbox = page.get_by_role("listbox", name="Suggestions", include_hidden=True)
+    assert box.get_attribute("aria-controls") == listbox.get_attribute("id")
+    assert box.get_attribute("aria-autocomplete") == "list" and box.get_attribute("aria-expanded") == "false"
+    box.press_sequentially("wom", delay=40)
+    listbox.wait_for(state="visible")
+    assert box.get_attribute("aria-expanded") == "true"
+    texts = options(page).all_inner_texts()
+    assert len(texts) > 2 and all(text.startswith("Wom") for text in texts)
+    assert options(page).first.locator("span").inner_text() == "Wom"  # typed: normal weight
+    assert options(page).first.locator("strong").inner_text() == texts[0][3:]  # completion: bold
+
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == options(page).nth(1).get_attribute("id")
+    assert options(page).nth(1).get_attribute("aria-selected") == "true"
+    assert options(page).first.get_attribute("aria-selected") == "false"
+    screenshot(page, "autocomplete")
+    box.press("ArrowUp")
+    box.press("ArrowUp")  # from the first, wraps to the last
+    assert box.get_attribute("aria-activedescendant") == options(page).last.get_attribute("id")
+    box.press("ArrowDown")  # and back to the first
+    box.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == options(page).nth(1).get_attribute("id")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"\?q=" + re.escape(quote_plus(texts[1])) + "$"))
+    wait_for_results(page)
+    assert listbox.is_hidden() and box.get_attribute("aria-expanded") == "false"
+    assert box.input_value() == texts[1]
+    assert f"for “{texts[1]}”" in page.locator("#status").inner_text()
+
+    box.fill("")
+    box.press_sequentially("dre", delay=40)
+    listbox.wait_for(state="visible")
+    box.press("Escape")
+    assert listbox.is_hidden() and box.input_value() == "dre"
+    box.press("Escape")  # a second Escape clears the box, as before
+    assert box.input_value() == ""
+
+
+def test_a_click_picks_a_suggestion_and_a_click_elsewhere_closes_the_list(page, live_url):
+    page.goto(live_url)
+    wait_for_results(page)
+    box = page.get_by_role("combobox", name="Search products")
+    listbox = page.get_by_role("listbox", name="Suggestions", include_hidden=True)
+    box.press_sequentially("sungl", delay=40)
+    page.get_by_role("option", name="Sunglasses", exact=True).click()
+    page.wait_for_url(re.compile(r"\?q=Sunglasses$"))
+    wait_for_results(page)
+    assert listbox.is_hidden() and box.input_value() == "Sunglasses"
+    assert sum("Sunglasses" in meta for meta in card_metas(page)) >= 8
+
+    box.fill("")
+    box.press_sequentially("men ", delay=40)
+    listbox.wait_for(state="visible")
+    assert all(text.startswith("Men ") for text in options(page).all_inner_texts())
+    page.locator("#filters h2").click()  # beside the list, not under it
+    assert listbox.is_hidden()
+    box.focus()
+    box.press("ArrowDown")  # opens the list again
+    listbox.wait_for(state="visible")
+    box.press("Tab")
+    assert listbox.is_hidden()
+
+
 def test_photo_search_shows_the_photo_and_similar_products_and_has_a_link(page, live_url):
     page.goto(f"{live_url}/?category=Accessories")
     wait_for_results(page)
@@ -406,9 +491,12 @@ def test_markup_in_product_data_renders_as_text_and_never_runs(browser, tmp_path
             page.goto(f"{base}/?similar=xss-1&by=text")
             page.wait_for_function("document.querySelector('#query .card-name') !== null")
             assert page.locator("#query .card-name").inner_text() == markup
+            page.get_by_role("combobox", name="Search products").press_sequentially("<scr", delay=40)
+            options(page).first.wait_for()
+            assert options(page).all_inner_texts() == [markup]
             screenshot(page, "markup-as-text")
             assert page.evaluate("window.pwned") is None
-            assert page.locator("#grid img[src='x'], #query img[src='x']").count() == 0
+            assert page.locator("#grid img[src='x'], #query img[src='x'], #suggestions img").count() == 0
             assert dialogs == []
         finally:
             context.close()

@@ -109,17 +109,17 @@ def test_escaped_values_contain_no_bare_query_syntax(value):
             assert not (char == special and (position == 0 or unescaped[position - 1] != "\0"))
 
 
-# Each example sends four HTTP requests, some embedding a query: half the profile's budget.
+# Each example sends five HTTP requests, some embedding a query: half the profile's budget.
 @settings(max_examples=max(10, settings.default.max_examples // 2), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(params=st.dictionaries(
     st.sampled_from(["gender", "category", "color", "article_type", "year_min", "year_max", "page", "per_page",
-                     "k", "ef_runtime", "q", "by", "unknown", "gender[]"]),
+                     "k", "ef_runtime", "q", "by", "limit", "unknown", "gender[]"]),
     st.text(max_size=20),
     max_size=5,
 ))
 def test_any_query_parameters_get_a_2xx_or_4xx_never_a_5xx(http, params):
-    for path in ("/api/products", "/api/facets", "/api/search", "/api/products/70001/similar"):
+    for path in ("/api/products", "/api/facets", "/api/search", "/api/suggest", "/api/products/70001/similar"):
         response = http.get(path, query_string=params)
         assert response.status_code < 500, (path, params, response.json)
 

@@ -22,6 +22,7 @@ from finder.products import Product
 from finder.redis_server import EmbeddedRedis, connect
 from finder.schema import search_key
 from finder.store import ProductStore, UnexpectedReply, checked_reply, documents_from_mget
+from finder.suggestions import COUNTS_KEY, SUGGEST_KEY
 from indexer.loader import load_catalog
 from tests.support import SAMPLE_CATALOG, load_into, settings_for
 
@@ -119,6 +120,9 @@ def test_killing_redis_mid_load_loses_nothing_reported_and_the_load_resumes(tmp_
         assert resumed.skipped >= 128 and resumed.loaded == total - resumed.skipped and not resumed.failed
         assert len(client.keys(Product.key_for("*"))) == len(client.keys(search_key("*"))) == total
         assert describe_index(client).documents == total
+        counted = client.hgetall(COUNTS_KEY)  # each batch's suggestions were written with it, even the killed run's
+        store.rebuild_suggestions()
+        assert client.hgetall(COUNTS_KEY) == counted
     finally:
         server.stop()
 
@@ -163,12 +167,15 @@ def test_reindexing_switches_the_index_while_searches_keep_answering(small_catal
 def test_the_reindex_command(small_catalog):
     server, _ = small_catalog
     env = {**os.environ, "REDIS_URL": server.url, "INDEX_ALGORITHM": "HNSW", "HNSW_M": "24"}
+    connect(server.url).unlink(SUGGEST_KEY, COUNTS_KEY)  # as in a catalog from before autocomplete
     result = subprocess.run([sys.executable, "-m", "indexer", "reindex", "--metric", "L2", "--quiet"], env=env,
                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "finder:products now uses" in result.stdout and "searches answered throughout" in result.stdout
     info = describe_index(connect(server.url))
     assert (info.algorithm, info.metric, info.vector_fields["text_vector"].hnsw_m) == ("HNSW", "L2", 24)
+    assert "autocomplete entries rebuilt" in result.stdout
+    assert connect(server.url).exists(SUGGEST_KEY, COUNTS_KEY) == 2
 
 
 def test_concurrent_writes_and_searches_end_in_exactly_the_written_state(small_catalog):
@@ -228,6 +235,9 @@ def test_concurrent_writes_and_searches_end_in_exactly_the_written_state(small_c
     assert {pid for pid, name in expected.items() if name} <= found
     assert not {pid for pid, name in expected.items() if name is None} & found
     assert describe_index(client).documents == len(client.keys(Product.key_for("*")))
+    counted = client.hgetall(COUNTS_KEY)  # the suggestions too, shared entries ("Men Tshirts") included
+    store.rebuild_suggestions()
+    assert client.hgetall(COUNTS_KEY) == counted
 
 
 def test_a_reply_of_another_shape_is_refused_not_served():

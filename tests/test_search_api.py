@@ -300,6 +300,7 @@ def documented_parameters(path: str, method: str = "get") -> dict[str, dict]:
         ("/api/search", "k", {"q": "shirt"}),
         ("/api/search", "ef_runtime", {"q": "shirt"}),
         ("/api/products", "year_max", {}),
+        ("/api/suggest", "limit", {"q": "wo"}),
     ],
 )
 def test_the_documented_maximum_is_the_enforced_one(http, path, parameter, valid):
@@ -313,6 +314,9 @@ def test_the_documented_query_and_filter_lengths_are_the_enforced_ones(http):
     longest_query = documented_parameters("/api/search")["q"]["maxLength"]
     assert http.get("/api/search", query_string={"q": "a" * longest_query, "k": 1}).status_code == 200
     assert http.get("/api/search", query_string={"q": "a" * (longest_query + 1)}).status_code == 400
+    longest_prefix = documented_parameters("/api/suggest")["q"]["maxLength"]
+    assert http.get("/api/suggest", query_string={"q": "a" * longest_prefix}).status_code == 200
+    assert http.get("/api/suggest", query_string={"q": "a" * (longest_prefix + 1)}).status_code == 400
     longest_value = documented_parameters("/api/products")["color"]["items"]["maxLength"]
     assert http.get("/api/products", query_string={"color": "a" * longest_value}).status_code == 200
     assert http.get("/api/products", query_string={"color": "a" * (longest_value + 1)}).status_code == 400
@@ -324,6 +328,7 @@ def test_the_page_gets_its_limits_from_the_server(http, app):
     assert config["max_upload_bytes"] == app.config["MAX_CONTENT_LENGTH"]
     assert config["max_k"] == documented_parameters("/api/search")["k"]["maximum"]
     assert config["per_page"] == documented_parameters("/api/products")["per_page"]["default"]
+    assert config["max_suggest_length"] == documented_parameters("/api/suggest")["q"]["maxLength"]
     assert f'maxlength="{documented_parameters("/api/search")["q"]["maxLength"]}"' in page
     assert [facet["name"] for facet in config["facets"]] == [
         parameter for parameter, schema in documented_parameters("/api/products").items() if schema["type"] == "array"
