@@ -4,7 +4,7 @@ One search, three round trips whatever k is:
 1. FT.SPELLCHECK for the words the index does not hold; a misspelt word then also matches its
    correction, and the query is understood with the corrections applied
 2. one pipeline: BM25 (finder/queries.py text_clause) and KNN over the text vectors under the
-   shopper's filters, and both again among the products that have the catalog values the query
+   shopper's filters, and KNN again among the products that have the catalog values the query
    names (finder/understanding.py); with an image model that also embeds text (CLIP), KNN over
    the image vectors too
 3. weighted reciprocal rank fusion (finder/ranking.py), then the top k documents in one JSON.MGET
@@ -38,7 +38,6 @@ from finder.queries import (
 from finder.ranking import (
     IMAGE_VECTOR_TEXT,
     LEXICAL,
-    LEXICAL_UNDERSTOOD,
     VECTOR,
     VECTOR_UNDERSTOOD,
     Candidates,
@@ -160,9 +159,8 @@ class TextSearch:
         clause = text_clause(terms, corrections)
         narrowed = filters.narrowed(understood.attributes) if understood.attributes else None
         planned: list[tuple[str, list]] = []
-        for retriever, where in ((LEXICAL, filters), (LEXICAL_UNDERSTOOD, narrowed)):
-            if clause and where is not None:
-                planned.append((retriever, lexical_command(index, clause, CANDIDATES, where)))
+        if clause:
+            planned.append((LEXICAL, lexical_command(index, clause, CANDIDATES, filters)))
         for retriever, where in ((VECTOR, filters), (VECTOR_UNDERSTOOD, narrowed)):
             if where is not None:
                 query = knn_query(TEXT_VECTOR, vector, CANDIDATES, where, ef, policy)
@@ -185,7 +183,7 @@ class TextSearch:
             if retriever == UNDERSTOOD_COUNT:
                 understood_matches = int(reply[0])
             else:
-                lists.append(_lexical(retriever, reply) if retriever.startswith(LEXICAL) else _knn(retriever, reply))
+                lists.append(_lexical(retriever, reply) if retriever == LEXICAL else _knn(retriever, reply))
         return lists, understood_matches
 
     def _hit(self, product: Product, fused: Fused, vector_list: Candidates | None, matcher: WordMatcher,

@@ -406,6 +406,7 @@ def test_the_page_refuses_only_photos_over_the_servers_limit(page, settings, loa
             assert "Could not search with “large.jpg”: not an image" in message.inner_text()
             console_errors.clear()  # the browser logs the refused upload
     finally:
+        page.goto("about:blank")  # no request of this page may outlive its server
         server.shutdown()
 
 
