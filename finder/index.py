@@ -13,7 +13,7 @@ from redisvl.schema import IndexSchema
 
 from finder.config import Settings
 from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, TEXT_VECTOR, VECTOR_FIELDS, build_schema
-from finder.synonyms import NO_RULES, SynonymRules, store_rules, synonym_commands
+from finder.synonyms import NO_RULES, SynonymRules, store_rules, synonym_commands, synonym_dump
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,25 @@ def settings_mismatches(info: IndexInfo, settings: Settings) -> list[str]:
                 f"configured {settings.hnsw_m}/{settings.hnsw_ef_construction}"
             )
     return found
+
+
+def apply_synonyms(client: redis.Redis, index_name: str, rules: SynonymRules) -> list[str]:
+    """Give a live index the rules' groups it lacks, store the rules for query understanding, and
+    return the words the index still has but the rules dropped (RediSearch cannot remove synonyms:
+    only a rebuilt index forgets them)."""
+    applied = synonym_dump(client, index_name)
+    wanted = rules.index_groups()
+    rescanning = False
+    for command in synonym_commands(index_name, rules, skip_initial_scan=False):
+        group_id, terms = command[2], command[3:]
+        if any(group_id not in applied.get(term, ()) for term in terms):
+            client.execute_command(*command)  # rescans the index: only when the file changed
+            rescanning = True
+    if rescanning:
+        wait_until_indexed(client, index_name)
+    store_rules(client, rules)
+    kept = {term for terms in wanted.values() for term in terms}
+    return sorted(term for term in applied if term not in kept)
 
 
 def schema_mismatches(info: IndexInfo, settings: Settings) -> list[str]:

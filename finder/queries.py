@@ -26,6 +26,7 @@ FACET_LIMIT = 1000  # values per facet; the largest real catalogs have ~150 arti
 # distance between matched terms and tie often on OR queries.
 LEXICAL_SCORER = "BM25STD"
 SPELLING_DISTANCE = 2  # edits; 1 misses swapped letters ("shrit")
+PHRASE_SLOP = 2  # words the index skips (stopwords) may sit between the typed ones
 
 # Every ASCII character that is not a letter or digit: query syntax (braces, |, @, quotes, ...)
 # and the separators the tag parser would split on (space, tab, newline), even "_" (a lone "_" is
@@ -135,15 +136,24 @@ def knn_query(
     )
 
 
-def text_clause(query_words: Sequence[str], corrections: Mapping[str, str]) -> str | None:
+def text_clause(
+    query_words: Sequence[str], corrections: Mapping[str, str], more_terms: Sequence[str] = ()
+) -> str | None:
     """Any of the words (OR; BM25 ranks products matching more and rarer words higher) in the
-    product's name or attribute words; a misspelt word also matches its correction. None when
-    no word is left to search."""
+    product's name or attribute words, and a bonus for a name holding them as typed, in order
+    (the product a shopper names). A misspelt word also matches its correction. None when no
+    word is left to search."""
     terms = [
         f"({escaped(word)} | {escaped(corrections[word])})" if word in corrections else escaped(word)
-        for word in query_words
+        for word in [*query_words, *more_terms]
     ]
-    return f"@{'|'.join(TEXT_FIELDS)}:({' | '.join(terms)})" if terms else None
+    if not terms:
+        return None
+    clause = f"@{'|'.join(TEXT_FIELDS)}:({' | '.join(terms)})"
+    if len(query_words) < 2:
+        return clause
+    phrase = " ".join(escaped(word) for word in query_words)
+    return f'(@name:"{phrase}" => {{$slop: {PHRASE_SLOP}; $inorder: true;}}) | {clause}'
 
 
 def lexical_command(index_name: str, clause: str, limit: int, filters: Filters = NO_FILTERS) -> list:

@@ -7,9 +7,9 @@ weight / (RRF_K + rank). Ranks, not raw scores, are combined: BM25 scores and co
 similarities live on scales that do not compare, and RRF needs no calibration per catalog.
 
 The weights and RRF_K were chosen by a grid search on the tune split of the relevance benchmark
-(docs/benchmarks.md): a small RRF_K lets the first few ranks decide, the understood values weigh
-most, and the vector list least (its near misses are what the other lists correct). BM25 among
-the understood products added nothing there (weight 0 was best), so it is not asked. The image
+(docs/benchmarks.md): plain RRF, every list weighing the same, with RRF_K 10 (the first ranks
+decide more than with the customary 60) ranked known items best and kept every other family at
+its best. BM25 among the understood products added nothing there, so it is not asked. The image
 vector list (CLIP only) could not be tuned here: no CLIP weights can be downloaded.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RRF_K = 5
+RRF_K = 10
 
 # Retrievers, by the name their candidates carry.
 LEXICAL = "lexical"  # BM25 over name and attribute words, under the shopper's filters
@@ -27,9 +27,9 @@ IMAGE_VECTOR_TEXT = "image vector"  # KNN over image vectors, for image models t
 
 WEIGHTS = {
     LEXICAL: 1.0,
-    VECTOR: 0.5,
-    VECTOR_UNDERSTOOD: 2.0,
-    IMAGE_VECTOR_TEXT: 0.5,
+    VECTOR: 1.0,
+    VECTOR_UNDERSTOOD: 1.0,
+    IMAGE_VECTOR_TEXT: 0.5,  # untuned, so trusted less
 }
 
 

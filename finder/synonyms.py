@@ -130,21 +130,6 @@ def synonym_commands(index_name: str, rules: SynonymRules, skip_initial_scan: bo
     return [["FT.SYNUPDATE", index_name, group_id, *scan, *terms] for group_id, terms in rules.index_groups().items()]
 
 
-def apply_synonyms(client: redis.Redis, index_name: str, rules: SynonymRules) -> list[str]:
-    """Give a live index the rules' groups it lacks, store the rules for query understanding, and
-    return the words the index still has but the rules dropped (RediSearch cannot remove synonyms:
-    only a rebuilt index forgets them)."""
-    applied = _synonym_dump(client, index_name)
-    wanted = rules.index_groups()
-    for command in synonym_commands(index_name, rules, skip_initial_scan=False):
-        group_id, terms = command[2], command[3:]
-        if any(group_id not in applied.get(term, ()) for term in terms):
-            client.execute_command(*command)  # rescans the index: only when the file changed
-    store_rules(client, rules)
-    kept = {term for terms in wanted.values() for term in terms}
-    return sorted(term for term in applied if term not in kept)
-
-
 def store_rules(client: redis.Redis, rules: SynonymRules) -> None:
     vocabulary = rules.vocabulary()
     try:
@@ -166,7 +151,8 @@ def stored_rules(client: redis.Redis) -> SynonymRules:
     return SynonymRules.from_json(raw) if raw else NO_RULES
 
 
-def _synonym_dump(client: redis.Redis, index_name: str) -> dict[str, set[str]]:
+def synonym_dump(client: redis.Redis, index_name: str) -> dict[str, set[str]]:
+    """The index's synonym groups: term -> group ids."""
     reply = client.execute_command("FT.SYNDUMP", index_name)
     if isinstance(reply, dict):
         pairs = reply.items()

@@ -134,10 +134,8 @@ class TextSearch:
         image_vector = None
         if self.embedder.image_model_embeds_text:  # CLIP: the photos answer free text too
             image_vector = self.embedder.embed_texts_in_image_space([text])[0]
-        terms = list(dict.fromkeys([*query_words, *compounds(text)]))
-        lists, understood_matches = self._candidates(
-            terms, corrections, understood, vector, image_vector, filters, ef_runtime
-        )
+        clause = text_clause(query_words, corrections, [word for word in compounds(text) if word not in query_words])
+        lists, understood_matches = self._candidates(clause, understood, vector, image_vector, filters, ef_runtime)
         fused = fuse(lists)[:k]
         products = {product.id: product for product in self.search.store.get_many([f.product_id for f in fused])
                     if product is not None}
@@ -148,7 +146,7 @@ class TextSearch:
         return TextResults(hits, understood, understood_matches, {}, None, _close(hits, len(query_words)))
 
     def _candidates(
-        self, terms, corrections, understood, vector, image_vector, filters, ef_runtime
+        self, clause, understood, vector, image_vector, filters, ef_runtime
     ) -> tuple[list[Candidates], int]:
         """Every retriever's candidates, and how many products have all the understood values."""
         index = self.search.index_name
@@ -156,7 +154,6 @@ class TextSearch:
             return [], 0
         ef = self.search.effective_ef_runtime(ef_runtime, CANDIDATES)
         policy = self.search.settings.hybrid_policy
-        clause = text_clause(terms, corrections)
         narrowed = filters.narrowed(understood.attributes) if understood.attributes else None
         planned: list[tuple[str, list]] = []
         if clause:

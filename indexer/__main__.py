@@ -15,6 +15,7 @@ import redis
 from finder.config import ALGORITHMS, METRICS, ConfigError, Settings
 from finder.embeddings import Embedder
 from finder.index import (
+    apply_synonyms,
     describe_index,
     dimension_mismatches,
     drop_index,
@@ -26,7 +27,7 @@ from finder.index import (
 from finder.redis_server import RedisUnavailable, check_modules, connect, resolve_redis
 from finder.schema import INDEX_ALIAS
 from finder.store import ProductStore
-from finder.synonyms import SynonymError, SynonymRules, apply_synonyms
+from finder.synonyms import SynonymError, SynonymRules
 from indexer.catalog import CatalogError
 from indexer.loader import load_catalog
 

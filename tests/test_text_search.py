@@ -13,9 +13,10 @@ import shutil
 import pytest
 
 from app import create_app
+from finder.index import apply_synonyms
 from finder.queries import Filters
 from finder.redis_server import EmbeddedRedis, connect
-from finder.synonyms import SynonymRules, apply_synonyms
+from finder.synonyms import SynonymRules
 from tests.support import SAMPLE_CATALOG, load_into, settings_for
 
 CRAFTED = [
