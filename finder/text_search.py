@@ -48,7 +48,7 @@ from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, product_id_from_search_key
 from finder.search import Search, similarity_score
 from finder.synonyms import stored_rules
 from finder.understanding import NOTHING, UNDERSTOOD_FIELDS, Understood, Vocabulary
-from finder.words import SEPARATORS, compounds, stem, words
+from finder.words import SEPARATORS, compounds, edit_distance, stem, words
 
 CANDIDATES = 50  # per retriever: what fusion chooses from
 UNDERSTOOD_COUNT = "count"  # not a retriever: how many products have every understood value
@@ -56,6 +56,7 @@ VOCABULARY_TTL_SECONDS = 30.0  # new catalog values and shopper words are unders
 # Below this share of query words matched, and without a close vector, the answer says that
 # nothing matches well (the nearest products are still shown).
 CLOSE_WORD_SHARE = 0.5
+LONG_WORD = 7  # letters from which a misspelt word may be two edits from its correction
 CLOSE_SIMILARITY = 0.6
 
 
@@ -104,7 +105,9 @@ class TextSearch:
         return results
 
     def corrections(self, query_words: list[str]) -> dict[str, str]:
-        """Misspelt words with their most likely correction (from the index's own words)."""
+        """Misspelt words with their most likely correction (from the index's own words): the
+        first suggestion at most one edit away, or two for words of LONG_WORD letters or more
+        (two edits turn short words into unrelated ones: "pizza" into "plaza")."""
         if not query_words:
             return {}
         try:
@@ -113,9 +116,12 @@ class TextSearch:
             return {}
         found = {}
         for _, word, suggestions in reply:
-            best = [suggestion for _, suggestion in suggestions if not suggestion.startswith(b"+")]
-            if best:
-                found[_text(word)] = _text(best[0])
+            word = _text(word)
+            allowed = 2 if len(word) >= LONG_WORD else 1
+            close = [_text(suggestion) for _, suggestion in suggestions if not suggestion.startswith(b"+")
+                     and edit_distance(word, _text(suggestion)) <= allowed]
+            if close:
+                found[word] = close[0]
         return found
 
     def vocabulary(self) -> Vocabulary:
@@ -140,7 +146,7 @@ class TextSearch:
         products = {product.id: product for product in self.search.store.get_many([f.product_id for f in fused])
                     if product is not None}
         vector_list = next((candidates for candidates in lists if candidates.retriever == VECTOR), None)
-        matcher = WordMatcher(text, corrections, self.vocabulary())
+        matcher = WordMatcher(text, corrections, self.vocabulary(), understood)
         hits = [self._hit(products[f.product_id], f, vector_list, matcher, understood)
                 for f in fused if f.product_id in products]
         return TextResults(hits, understood, understood_matches, {}, None, _close(hits, len(query_words)))
@@ -194,10 +200,11 @@ class TextSearch:
 
 
 class WordMatcher:
-    """Which query words a product matches, in its name or attributes, directly, through a
-    plural, a correction or a shopper word ("ladies" matches a product for "Women")."""
+    """Which query words a product matches, in its name or attributes: directly, through a
+    plural, a correction or a shopper word ("ladies" matches a product for "Women"), or by naming
+    a catalog value the product has ("chappals" named Flip Flops)."""
 
-    def __init__(self, text: str, corrections: dict[str, str], vocabulary: Vocabulary):
+    def __init__(self, text: str, corrections: dict[str, str], vocabulary: Vocabulary, understood: Understood):
         self.query_words = words(text)
         self._keys = {}
         for word in self.query_words:
@@ -207,15 +214,21 @@ class WordMatcher:
             for key in list(keys):
                 keys |= {meant[0] for meant in vocabulary.meanings((key,)) if len(meant) == 1}
             self._keys[word] = keys
+        self._recognised = understood.recognised
 
     def matches(self, product: Product) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(query words matched, words of the name that matched)."""
-        name_words = [word for word in SEPARATORS.split(product.name) if word]
         held = {stem(word) for word in words(f"{product.name} {product.search_words()}", keep_stopwords=True)}
         held |= {stem("".join(words(chunk, keep_stopwords=True))) for chunk in product.name.split() if "-" in chunk}
-        matched = tuple(word for word, keys in self._keys.items() if keys & held)
-        wanted = set().union(*(self._keys[word] for word in matched))
-        highlights = tuple(dict.fromkeys(word for word in name_words if stem(word.lower()) in wanted))
+        wanted = {word: keys for word, keys in self._keys.items() if keys & held}
+        for item in self._recognised:
+            if getattr(product, item.attribute) == item.value:
+                for word in item.words.split():
+                    wanted[word] = wanted.get(word, set()) | {stem(value_word) for value_word in words(item.value)}
+        matched = tuple(word for word in self.query_words if word in wanted)
+        marked = set().union(*wanted.values()) if wanted else set()
+        name_words = [word for word in SEPARATORS.split(product.name) if word]
+        highlights = tuple(dict.fromkeys(word for word in name_words if stem(word.lower()) in marked))
         return matched, highlights
 
 

@@ -61,3 +61,16 @@ def phrase_key(text: str) -> tuple[str, ...]:
 def escaped(word: str) -> str:
     """A word (from `words`) as a query term."""
     return word.replace("_", "\\_")
+
+
+def edit_distance(first: str, second: str) -> int:
+    """Insertions, deletions, substitutions and swaps of neighbours that turn one word into the
+    other (optimal string alignment): a typed "blakc" is one edit from "black"."""
+    previous, current = None, list(range(len(second) + 1))
+    for i, letter in enumerate(first, start=1):
+        before, previous, current = previous, current, [i] + [0] * len(second)
+        for j, other in enumerate(second, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (letter != other))
+            if before is not None and i > 1 and j > 1 and letter == second[j - 2] and first[i - 2] == other:
+                current[j] = min(current[j], before[j - 2] + 1)
+    return current[-1]

@@ -27,6 +27,8 @@ CRAFTED = [
      "Lumen Women Wrap Midi", "70047"),
     ("90003", "Women", "Apparel", "Dress", "Dresses", "Red", "Summer", "2024", "Casual",
      "Lumen Women Silk Slip", "70111"),
+    ("90004", "Women", "Accessories", "Bags", "Handbags", "Brown", "Fall", "2024", "Casual",
+     "Plaza Women Brown Tote", "70004"),
 ]
 
 
@@ -209,3 +211,18 @@ def test_the_builtin_image_model_does_not_embed_text(crafted):
     app, _ = crafted
     with app.app_context():
         assert not app.extensions["finder"].embedder.image_model_embeds_text
+
+
+def test_edit_distance_counts_a_swap_as_one_edit():
+    from finder.words import edit_distance
+
+    assert edit_distance("blakc", "black") == 1
+    assert edit_distance("pizza", "plaza") == 2
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("", "abc") == 3 and edit_distance("same", "same") == 0
+
+
+def test_short_words_are_corrected_by_one_edit_at_most(http):
+    assert search(http, "plaz")["corrections"] == {"plaz": "plaza"}
+    body = search(http, "pizza")  # "plaza" is two edits away: a different word, not a typo
+    assert body["corrections"] == {} and body["close_match"] is False
