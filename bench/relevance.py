@@ -545,27 +545,32 @@ def main(argv: list[str] | None = None) -> Report:
         with serving(source, data_dir, args.catalog) as url:
             systems[name], latencies[name], rankings[name] = run_queries(url, queries)
 
-    report = Report(
-        name=f"relevance-{args.split}",
-        title=f"Search relevance ({args.split} split)",
-        command=bench_command("bench.relevance", argv_shown),
-        context={
-            "machine": machine(),
-            "catalog": f"{args.catalog.name}: {len(items):,} products; queries from the {args.split} split "
-                       f"({sum(1 for item in items if args.split in ('all', split_of(item.id))):,} products)",
-        },
-    )
-    report.add("Per family", relevance_table(systems, queries, latencies))
-    chart = plot(systems, queries, args.plot or RESULTS_DIR / f"relevance-{args.split}.png")
-    report.add("Chart", f"![relevance per family]({chart})")
-    report.data = {"systems": {name: {family: {"queries": result.queries, "first": result.mean(result.first),
-                                                "ndcg": result.mean(result.ndcg)}
-                                       for family, result in families.items()}
-                               for name, families in systems.items()},
-                   "latency_p50_ms": {name: latency.p50 for name, latency in latencies.items()}}
+    context = {
+        "machine": machine(),
+        "catalog": f"{args.catalog.name}: {len(items):,} products; queries from the {args.split} split "
+                   f"({sum(1 for item in items if args.split in ('all', split_of(item.id))):,} products)",
+    }
+    command = bench_command("bench.relevance", argv_shown)
+    result = report(systems, latencies, queries, args.split, command, context,
+                    args.plot or RESULTS_DIR / f"relevance-{args.split}.png")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"relevance-{args.split}-queries.json").write_text(json.dumps(rankings, indent=1))
-    return publish(report)
+    return publish(result)
+
+
+def report(systems: dict[str, dict[str, FamilyResult]], latencies: dict[str, Latency], queries: list[Query],
+           split: str, command: str, context: dict[str, str], chart_path: Path) -> Report:
+    result = Report(name=f"relevance-{split}", title=f"Search relevance ({split} split)", command=command,
+                    context=context)
+    result.add("Per family", relevance_table(systems, queries, latencies))
+    result.add("Chart", f"![relevance per family]({plot(systems, queries, chart_path)})")
+    result.data = {"systems": {name: {family: {"queries": family_result.queries,
+                                               "first": family_result.mean(family_result.first),
+                                               "ndcg": family_result.mean(family_result.ndcg)}
+                                      for family, family_result in families.items()}
+                               for name, families in systems.items()},
+                   "latency_p50_ms": {name: latency.p50 for name, latency in latencies.items()}}
+    return result
 
 
 if __name__ == "__main__":

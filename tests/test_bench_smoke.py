@@ -12,12 +12,13 @@ import json
 import numpy as np
 import pytest
 
-from bench import latency, load_speed, recall, scale, throughput
+from bench import latency, load_speed, recall, relevance, scale, throughput
 from bench.common import Latency, Report, gunicorn, markdown_table
 from bench.exact import ExactNeighbours
 from bench.workload import sample_workload
 from finder.config import DEFAULT_CATALOG
 from finder.redis_server import EmbeddedRedis, connect
+from finder.words import edit_distance
 
 CONTEXT = {"machine": "test"}
 
@@ -120,3 +121,36 @@ def test_clustered_vectors_stay_near_their_real_product(settings, loaded_sample)
         assert to_base.mean() > to_others.mean() + 0.1  # a product's vector resembles its base's
     documents = catalog.documents(3, 200)
     assert [document["article_type"] for document in documents] == [catalog.templates[b]["article_type"] for b in bases]
+
+
+def test_relevance_runs_every_family_against_the_app(app_server, tmp_path):
+    items = relevance.read_items(DEFAULT_CATALOG)
+    queries = relevance.QueryFactory(items, "all").all(per_family=3)
+    families = {query.family for query in queries}
+    assert {"known item: exact name", "known item: one typo", "colour + type + gender", "shopper words",
+            "By Image: type", "By Text: type"} <= families
+    results, latency_, rankings = relevance.run_queries(app_server.url, queries)
+    assert set(results) == families and all(0.0 <= value <= 1.0 for r in results.values() for value in r.first)
+    text = assert_well_formed(
+        relevance.report({"current": results}, {"current": latency_}, queries, "all", "test", CONTEXT,
+                         tmp_path / "relevance.png"), tmp_path)
+    assert "known item: exact name" in text
+    assert_png(tmp_path / "relevance.png")
+
+
+def test_relevance_queries_are_made_as_described():
+    assert relevance.brand_of("United Colors of Benetton Men Blue Shirt") == "United Colors of Benetton"
+    assert relevance.brand_of("Plain Blue Shirt") is None
+    assert {relevance.split_of(str(number)) for number in range(200)} == {"test", "tune"}
+    assert relevance.split_of("15970") == relevance.split_of("15970")
+    for seed in range(50):
+        typo = relevance.with_typo("Puma Men Black Casual Shoes", relevance.random.Random(seed))
+        changed = [(a, b) for a, b in zip("Puma Men Black Casual Shoes".split(), typo.split(), strict=True) if a != b]
+        assert len(changed) == 1 and edit_distance(*changed[0]) == 1
+
+
+def test_relevance_scores_hits_precision_and_ndcg():
+    hit = relevance.Query("f", "/api/search", (), frozenset({"b"}), "hit", "s")
+    assert relevance.score(hit, ["a", "b"]) == (1.0, pytest.approx(1 / np.log2(3)))
+    precision = relevance.Query("f", "/x", (), frozenset({"a", "b", "q"}), "precision", "q", exclude="q")
+    assert relevance.score(precision, ["q", "a", "c"])[0] == 0.5  # 1 of the 2 others, the query product skipped
