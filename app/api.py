@@ -63,6 +63,7 @@ def index_info():
         "metric": info.metric,
         "hnsw": hnsw,
         "hybrid_policy": finder.settings.hybrid_policy,
+        "query_cache": finder.text_search.query_vectors.stats(),
         "documents": info.documents,
         "indexing": info.indexing,
         "vector_fields": [

@@ -10,6 +10,7 @@ from flask import current_app
 from finder.config import Settings
 from finder.embeddings import Embedder
 from finder.product_images import ProductImages
+from finder.query_vectors import QueryVectorCache
 from finder.redis_server import connect
 from finder.search import Search
 from finder.store import ProductStore
@@ -42,7 +43,8 @@ class Services:
             client=client,
             store=store,
             search=search,
-            text_search=TextSearch(search, embedder),
+            text_search=TextSearch(search, embedder, QueryVectorCache(
+                client, settings.text_model, settings.query_cache_ttl, settings.query_cache_entries)),
             uploads=UploadStore(client),
             embedder=embedder,
             writer=ProductWriter(store, embedder, ProductImages(settings.product_images_dir), settings),

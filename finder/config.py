@@ -161,6 +161,13 @@ class Settings:
     port: int = setting(5000, _integer(1, 65535), "the port `make run` serves on")
     web_workers: int = setting(2, _integer(1, 64), "gunicorn worker processes")
     web_threads: int = setting(4, _integer(1, 256), "threads per gunicorn worker")
+    query_cache_entries: int = setting(
+        20_000, _integer(0, 10_000_000),
+        "free-text query vectors kept in Redis for all app processes (~1.7 KB each; 0 turns the cache off)",
+    )
+    query_cache_ttl: int = setting(
+        86_400, _integer(1, 30 * 86_400), "seconds a cached query vector is kept",
+    )
     max_upload_mb: float = setting(10.0, _number(0.1, 100.0), "largest request body (photo upload), in MB")
     api_key: str | None = setting(
         None, _secret,

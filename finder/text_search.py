@@ -35,6 +35,7 @@ from finder.queries import (
     spellcheck_command,
     text_clause,
 )
+from finder.query_vectors import QueryVectorCache
 from finder.ranking import (
     IMAGE_VECTOR_TEXT,
     LEXICAL,
@@ -83,9 +84,10 @@ class TextResults:
 
 
 class TextSearch:
-    def __init__(self, search: Search, embedder: Embedder):
+    def __init__(self, search: Search, embedder: Embedder, query_vectors: QueryVectorCache):
         self.search = search
         self.embedder = embedder
+        self.query_vectors = query_vectors
         self._vocabulary: Vocabulary | None = None
         self._vocabulary_at = 0.0
 
@@ -136,7 +138,7 @@ class TextSearch:
     def _search(self, text, query_words, corrections, k, filters, ef_runtime) -> TextResults:
         corrected = " ".join(corrections.get(word, word) for word in words(text, keep_stopwords=True))
         understood = self.vocabulary().understand(corrected) if query_words else NOTHING
-        vector = self.embedder.embed_texts([text])[0]
+        vector = self.query_vectors.vector(text, lambda typed: self.embedder.embed_texts([typed])[0])
         image_vector = None
         if self.embedder.image_model_embeds_text:  # CLIP: the photos answer free text too
             image_vector = self.embedder.embed_texts_in_image_space([text])[0]
