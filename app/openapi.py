@@ -55,6 +55,7 @@ def _filter_parameters() -> list[dict]:
 
 PRODUCT_ID = {"name": "product_id", "in": "path", "required": True, "schema": {"type": "string"},
               "description": f"Product id ({ID_PATTERN})"}
+PHOTO_VERSION = _query("v", {"type": "string"}, "The photo version its product's image_url carries.")
 UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"},
              "description": "The upload_id a photo search returned (in query.upload_id)"}
 K = _query("k", {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": DEFAULT_K}, "Number of results.")
@@ -125,8 +126,9 @@ def _product_schema() -> dict:
     fields = client_fields_schema()
     return {
         "type": "object",
-        "required": [*fields["required"], "image_url"],
-        "properties": {**fields["properties"], "image_url": {"type": "string"}},
+        "required": [*fields["required"], "image_url", "thumbnail_url"],
+        "properties": {**fields["properties"], "image_url": {"type": "string"},
+                       "thumbnail_url": {"type": "string", "description": "A copy at most 320 px wide (WebP)"}},
     }
 
 
@@ -302,10 +304,16 @@ def openapi_document() -> dict:
             "/health": {"get": {"summary": "Liveness and product count",
                                 "responses": {"200": _ok("Health"), "503": _ok("Health", "Redis is unreachable")}}},
             "/images/{product_id}": {"get": {
-                "summary": "The product photo",
-                "parameters": [PRODUCT_ID],
+                "summary": "The product photo (with v, its current version, cached by browsers for good)",
+                "parameters": [PRODUCT_ID, PHOTO_VERSION],
                 "responses": {"200": {"description": "The photo", "content": {"image/*": {}}}, "404": NOT_FOUND,
                               "503": UNAVAILABLE},
+            }},
+            "/images/{product_id}/thumbnail": {"get": {
+                "summary": "The product photo scaled down for grids (WebP, at most 320 px), made on first request",
+                "parameters": [PRODUCT_ID, PHOTO_VERSION],
+                "responses": {"200": {"description": "The thumbnail", "content": {"image/webp": {}}},
+                              "404": NOT_FOUND, "503": UNAVAILABLE},
             }},
             "/uploads/{upload_id}": {"get": {
                 "summary": "A preview of a photo searched with (kept for a day)",

@@ -15,6 +15,7 @@ from finder.redis_server import connect
 from finder.search import Search
 from finder.store import ProductStore
 from finder.text_search import TextSearch
+from finder.thumbnails import Thumbnails
 from finder.uploads import UploadStore
 from finder.writes import ProductWriter
 
@@ -28,6 +29,7 @@ class Services:
     search: Search
     text_search: TextSearch
     uploads: UploadStore
+    thumbnails: Thumbnails
     embedder: Embedder
     writer: ProductWriter
 
@@ -46,6 +48,7 @@ class Services:
             text_search=TextSearch(search, embedder, QueryVectorCache(
                 client, settings.text_model, settings.query_cache_ttl, settings.query_cache_entries)),
             uploads=UploadStore(client),
+            thumbnails=Thumbnails(settings.thumbnails_dir),
             embedder=embedder,
             writer=ProductWriter(store, embedder, ProductImages(settings.product_images_dir), settings),
         )

@@ -146,8 +146,8 @@ class Settings:
     )
     data_dir: Path = setting(
         PROJECT_ROOT / "data", _path,
-        "embedded Redis data (`data/redis`), the exported image model (`data/models`) and photos written "
-        "through the API (`data/images`)",
+        "embedded Redis data (`data/redis`), the exported image model (`data/models`), photos written "
+        "through the API (`data/images`) and photo thumbnails (`data/thumbnails`)",
     )
     text_model: str = setting(
         BUILTIN_TEXT_MODELS[0], _model(BUILTIN_TEXT_MODELS),
@@ -202,6 +202,10 @@ class Settings:
     @property
     def model_cache_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        return self.data_dir / "thumbnails"
 
     @property
     def product_images_dir(self) -> Path:

@@ -75,14 +75,15 @@ class ImageModel(Protocol):
 # --- image decoding, shared by every image model ------------------------------------------------
 
 
-def load_image(source: ImageSource) -> Image.Image:
-    """Decode a file path, bytes or PIL image into an RGB image with transparency on white."""
+def load_image(source: ImageSource, draft_size: int = IMAGE_SIZE * 2) -> Image.Image:
+    """Decode a file path, bytes or PIL image into an RGB image with transparency on white. A
+    JPEG is decoded at reduced scale when it is much larger than draft_size (much faster)."""
     try:
         if isinstance(source, Image.Image):
             image = source
         else:
             image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
-            image.draft("RGB", (IMAGE_SIZE * 2, IMAGE_SIZE * 2))  # JPEG: decode at reduced size, much faster
+            image.draft("RGB", (draft_size, draft_size))
             image.load()
         image = ImageOps.exif_transpose(image)
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):

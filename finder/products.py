@@ -38,6 +38,8 @@ Label = Annotated[
     AfterValidator(_one_tag),
 ]
 
+IMAGE_VERSION_LENGTH = 12  # hex digits of the photo's fingerprint
+
 # Attributes a shopper filters on. Each is a TAG field of the search index (see schema.py),
 # a query parameter of the API and a facet menu of the UI, under this same name.
 CATEGORICAL_FIELDS = ("gender", "category", "sub_category", "article_type", "color", "season", "usage")
@@ -66,6 +68,9 @@ class Product(JsonModel, index=True):
                              description="Season year")
     usage: Label | None = Field(default=None, title="Usage", description="e.g. Casual, Formal, Sports")
     image_path: str = Field(min_length=1, description="Absolute path of the product photo on the server")
+    image_version: str | None = Field(
+        default=None, description="Changes whenever the photo does: its URLs carry it, so browsers may keep them"
+    )
 
     class Meta:
         global_key_prefix = "finder"
@@ -93,9 +98,12 @@ class Product(JsonModel, index=True):
         return self.model_dump(mode="json", exclude={"pk"})
 
     def to_public(self) -> dict:
-        """The product as the API returns it: no server file paths, an image URL instead."""
-        public = self.model_dump(mode="json", exclude={"pk", "image_path"})
-        public["image_url"] = f"/images/{self.id}"
+        """The product as the API returns it: no server file paths; the URLs of its photo and of
+        a small copy of it (for grids), versioned by the photo."""
+        public = self.model_dump(mode="json", exclude={"pk", *SERVER_FIELDS})
+        version = f"?v={self.image_version}" if self.image_version else ""
+        public["image_url"] = f"/images/{self.id}{version}"
+        public["thumbnail_url"] = f"/images/{self.id}/thumbnail{version}"
         return public
 
     def search_words(self) -> str:
@@ -113,8 +121,10 @@ class Product(JsonModel, index=True):
         return f"{text}, {details}." if details else f"{text}."
 
 
-# What a client or a catalog row gives (the server sets image_path), and which of it is required.
-CLIENT_FIELDS = tuple(name for name in Product.model_fields if name != "image_path")
+# What a client or a catalog row gives (the server sets where the photo is and its version), and
+# which of it is required.
+SERVER_FIELDS = ("image_path", "image_version")
+CLIENT_FIELDS = tuple(name for name in Product.model_fields if name not in SERVER_FIELDS)
 REQUIRED_FIELDS = tuple(name for name in CLIENT_FIELDS if Product.model_fields[name].is_required())
 
 

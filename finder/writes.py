@@ -18,7 +18,7 @@ from finder.config import Settings
 from finder.embeddings import Embedder, ImageError, ImageSource, decode_images, load_image
 from finder.index import ensure_index
 from finder.product_images import ProductImages
-from finder.products import Product
+from finder.products import IMAGE_VERSION_LENGTH, Product
 from finder.store import ProductStore, ProductWrite, StoredState, search_fields
 
 
@@ -51,6 +51,7 @@ def pending_write(
     product: Product, image: ImageSource, image_fingerprint: str, stored: StoredState, embedder: Embedder
 ) -> PendingWrite | None:
     """What writing `product` needs given what is stored; None if nothing changed."""
+    product = product.model_copy(update={"image_version": image_fingerprint[:IMAGE_VERSION_LENGTH]})
     text_fingerprint = embedder.text_fingerprint(product.embedding_text())
     embed_text = stored.text_fingerprint != text_fingerprint
     embed_image = stored.image_fingerprint != image_fingerprint
@@ -152,6 +153,7 @@ class ProductWriter:
                 if pending is not None:
                     writes, _ = embed_writes([pending], self.embedder)  # the photo is already decoded
                     watched.commit(writes[0])
+                    product = pending.product
             except BaseException as error:
                 self.images.discard(new_path)  # this write's own file; nothing points to it
                 if isinstance(error, redis.WatchError):
@@ -159,4 +161,4 @@ class ProductWriter:
                 raise
         if new_path:
             self.images.discard(old_path)
-        return product
+        return product if pending is not None else Product.from_stored(stored.document)

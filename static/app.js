@@ -250,6 +250,7 @@ function pageTitle(view) {
 function showQueryProduct(product, by) {
   const card = productCard(product, { badge: `Similar by ${by} to` });
   card.classList.add("query-card");
+  card.querySelector("img").src = product.image_url; // the product looked at closely: its full photo
   for (const button of card.querySelectorAll("[data-by]")) {
     button.setAttribute("aria-pressed", String(button.dataset.by === by));
   }
@@ -273,7 +274,8 @@ function showQueryPhoto(imageUrl) {
 function productCard(product, { score = null, badge = null, highlights = [] } = {}) {
   const card = ui.cardTemplate.content.firstElementChild.cloneNode(true);
   const image = card.querySelector("img");
-  image.src = product.image_url;
+  image.src = product.thumbnail_url; // the full photo is a click away
+  card.querySelector(".card-photo").href = product.image_url;
   image.alt = product.name;
   card.querySelector(".card-name").replaceChildren(...nameWithMarks(product.name, highlights));
   card.querySelector(".card-meta").textContent = [product.gender, product.category, product.article_type, product.color]

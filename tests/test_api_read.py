@@ -1,6 +1,9 @@
 """The read API and pages over a loaded catalog."""
 
+import io
 import time
+
+from PIL import Image
 
 from finder.index import describe_index
 from tests.support import settings_for
@@ -67,7 +70,7 @@ def test_products_default_paging(http):
     assert (body["page"], body["per_page"], len(body["products"])) == (1, 24, 24)
     product = body["products"][0]
     assert set(product) == {"id", "name", "gender", "category", "sub_category", "article_type", "color",
-                            "season", "year", "usage", "image_url"}
+                            "season", "year", "usage", "image_url", "thumbnail_url"}
     assert "image_path" not in product  # server paths stay on the server
 
 
@@ -98,6 +101,33 @@ def test_images_are_served_for_products(http, store):
     assert response.status_code == 200 and response.mimetype == "image/jpeg"
     with open(store.get(listed["id"]).image_path, "rb") as photo:
         assert response.data == photo.read()
+
+
+def test_a_versioned_photo_url_is_cached_for_good_and_an_unversioned_one_briefly(http, store):
+    listed = http.get("/api/products?per_page=1").json["products"][0]
+    version = store.get(listed["id"]).image_version
+    assert version and listed["image_url"] == f"/images/{listed['id']}?v={version}"
+    forever = http.get(listed["image_url"]).headers["Cache-Control"]
+    assert "immutable" in forever and "max-age=31536000" in forever
+    briefly = http.get(f"/images/{listed['id']}").headers["Cache-Control"]
+    assert "immutable" not in briefly and "max-age=300" in briefly
+
+
+def test_thumbnails_are_small_webp_copies_made_once(http, store, settings):
+    listed = http.get("/api/products?per_page=1").json["products"][0]
+    response = http.get(listed["thumbnail_url"])
+    assert response.status_code == 200 and response.mimetype == "image/webp"
+    thumbnail = Image.open(io.BytesIO(response.data))
+    with Image.open(store.get(listed["id"]).image_path) as photo:
+        assert max(thumbnail.size) == min(320, max(photo.size))
+        assert abs(thumbnail.size[0] / thumbnail.size[1] - photo.size[0] / photo.size[1]) < 0.02  # same shape
+    assert "immutable" in response.headers["Cache-Control"]
+    made = list(settings.thumbnails_dir.glob(f"{listed['id']}-*.webp"))
+    assert len(made) == 1
+    again = http.get(listed["thumbnail_url"])
+    assert again.data == response.data and made[0].stat().st_mtime_ns == list(
+        settings.thumbnails_dir.glob(f"{listed['id']}-*.webp"))[0].stat().st_mtime_ns
+    assert http.get("/images/unknown-product/thumbnail").status_code == 404
 
 
 def test_image_urls_cannot_reach_other_files(http):

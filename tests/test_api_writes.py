@@ -62,7 +62,9 @@ def test_a_created_product_is_searchable_as_soon_as_the_response_is_sent(http, r
     response = create(http, SCARF, photo("70001"))
     assert response.status_code == 201, response.json
     assert response.headers["Location"] == "/api/products/api-scarf-1"
-    assert response.json == {**SCARF, "image_url": "/images/api-scarf-1"}
+    version = response.json["image_url"].split("?v=")[1]
+    assert response.json == {**SCARF, "image_url": f"/images/api-scarf-1?v={version}",
+                             "thumbnail_url": f"/images/api-scarf-1/thumbnail?v={version}"}
     assert http.get("/api/products/api-scarf-1").json["name"] == SCARF["name"]
     assert "api-scarf-1" in {p["id"] for p in http.get("/api/products?per_page=100&color=Teal").json["products"]}
     found = http.get("/api/search?q=teal silk paisley scarf&k=3").json["results"]
@@ -110,9 +112,12 @@ def test_replace_re_embeds_only_what_changed(http, redis_client):
     create(http, {**SCARF, "id": "api-put-1"}, photo("70001"))
     first = store.vectors("api-put-1")
 
+    created_urls = http.get("/api/products/api-put-1").json["thumbnail_url"]
+    assert http.get(created_urls).status_code == 200
     renamed = http.put("/api/products/api-put-1", headers=AUTH,
                        json={"product": {**SCARF, "id": "api-put-1", "name": "Aurora Women Red Cotton Scarf"}})
     assert renamed.status_code == 200 and renamed.json["name"] == "Aurora Women Red Cotton Scarf"
+    assert renamed.json["thumbnail_url"] == created_urls  # the same photo keeps its URLs
     second = store.vectors("api-put-1")
     assert not np.array_equal(first["text_vector"], second["text_vector"])
     np.testing.assert_array_equal(first["image_vector"], second["image_vector"])  # no new photo: kept
@@ -126,6 +131,9 @@ def test_replace_re_embeds_only_what_changed(http, redis_client):
     np.testing.assert_array_equal(second["text_vector"], third["text_vector"])  # same text: kept
     assert not np.array_equal(second["image_vector"], third["image_vector"])
     assert http.get("/images/api-put-1").data == photo("70010")
+    assert recolored.json["thumbnail_url"] != created_urls  # a new photo, new URLs: no stale cache
+    new_thumbnail = Image.open(io.BytesIO(http.get(recolored.json["thumbnail_url"]).data))
+    assert new_thumbnail.format == "WEBP"
 
 
 def test_replacing_drops_attributes_left_out(http):
