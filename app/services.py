@@ -10,6 +10,7 @@ from flask import current_app
 from finder.config import Settings
 from finder.embeddings import Embedder
 from finder.product_images import ProductImages
+from finder.projection import ImageSpaces, feature_cache
 from finder.redis_server import connect
 from finder.search import Search
 from finder.store import ProductStore
@@ -35,7 +36,8 @@ class Services:
         client = connect(redis_url, settings.redis_timeout)
         store = ProductStore(client)
         embedder = Embedder.from_settings(settings)
-        search = Search(client, store, settings)
+        spaces = ImageSpaces(client, embedder)
+        search = Search(client, store, settings, spaces=spaces)
         return cls(
             settings=settings,
             redis_url=redis_url,
@@ -45,7 +47,8 @@ class Services:
             text_search=TextSearch(search, embedder),
             uploads=UploadStore(client),
             embedder=embedder,
-            writer=ProductWriter(store, embedder, ProductImages(settings.product_images_dir), settings),
+            writer=ProductWriter(store, spaces, ProductImages(settings.product_images_dir), settings,
+                                 feature_cache(settings, embedder)),
         )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import redis
 
 from finder.embeddings import Embedder
-from finder.index import is_missing_index
+from finder.index import IndexInfo
 from finder.products import Product
 from finder.queries import (
     DISTANCE_FIELD,
@@ -46,7 +46,7 @@ from finder.ranking import (
     fuse,
 )
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, product_id_from_search_key
-from finder.search import Search, similarity_score
+from finder.search import IndexOutdated, Search, similarity_score
 from finder.synonyms import stored_rules
 from finder.understanding import NOTHING, UNDERSTOOD_FIELDS, Understood, Vocabulary
 from finder.words import SEPARATORS, compounds, stem, words
@@ -136,9 +136,10 @@ class TextSearch:
         if self.embedder.image_model_embeds_text:  # CLIP: the photos answer free text too
             image_vector = self.embedder.embed_texts_in_image_space([text])[0]
         terms = list(dict.fromkeys([*query_words, *compounds(text)]))
-        lists, understood_matches = self._candidates(
-            terms, corrections, understood, vector, image_vector, filters, ef_runtime
-        )
+        lists, understood_matches = self.search.in_live_index(
+            lambda info: self._candidates(info, terms, corrections, understood, vector, image_vector, filters,
+                                          ef_runtime)
+        ) or ([], 0)
         fused = fuse(lists)[:k]
         products = {product.id: product for product in self.search.store.get_many([f.product_id for f in fused])
                     if product is not None}
@@ -149,13 +150,12 @@ class TextSearch:
         return TextResults(hits, understood, understood_matches, {}, None, _close(hits, len(query_words)))
 
     def _candidates(
-        self, terms, corrections, understood, vector, image_vector, filters, ef_runtime
+        self, info: IndexInfo, terms, corrections, understood, vector, image_vector, filters, ef_runtime
     ) -> tuple[list[Candidates], int]:
-        """Every retriever's candidates, and how many products have all the understood values."""
-        index = self.search.index_name
-        if self.search.index_info() is None:
-            return [], 0
-        ef = self.search.effective_ef_runtime(ef_runtime, CANDIDATES)
+        """Every retriever's candidates, and how many products have all the understood values, from
+        the index `info` describes (by its physical name, as Search's own queries)."""
+        index = info.name
+        ef = self.search.effective_ef_runtime(ef_runtime, CANDIDATES, info)
         policy = self.search.settings.hybrid_policy
         clause = text_clause(terms, corrections)
         narrowed = filters.narrowed(understood.attributes) if understood.attributes else None
@@ -179,9 +179,7 @@ class TextSearch:
         lists, understood_matches = [], 0
         for (retriever, _), reply in zip(planned, replies, strict=True):
             if isinstance(reply, redis.ResponseError):
-                if is_missing_index(reply):
-                    return [], 0
-                raise reply
+                raise IndexOutdated() from reply  # replaced by a re-index meanwhile (or refused: raised)
             if retriever == UNDERSTOOD_COUNT:
                 understood_matches = int(reply[0])
             else:
