@@ -94,7 +94,7 @@ def reindex(client: redis.Redis, settings: Settings, embedder: Embedder, *, show
         _retire(spaces, store, generation)  # an unfinished space must not linger, nor be filled by writes
         raise
     _retire(spaces, store, old.image_generation)
-    notes.append(f"By Image: retired image space {old.image_generation}")
+    notes.append(f"By Image: the index now uses {_space(generation)}; {_space(old.image_generation)} removed")
     return ReindexReport(old, new, time.perf_counter() - started, notes)
 
 
@@ -143,8 +143,12 @@ def _retire_abandoned(spaces: ImageSpaces, store: ProductStore, live: str) -> li
     abandoned = (set(spaces.active()) | spaces.stored()) - {live}
     for generation in sorted(abandoned):
         _retire(spaces, store, generation)
-    return [f"By Image: removed image space {generation}, left by an interrupted re-index"
+    return [f"By Image: removed {_space(generation)}, left by an interrupted re-index"
             for generation in sorted(abandoned)]
+
+
+def _space(generation: str) -> str:
+    return "the image model's own vectors" if generation == NONE else f"projection {generation}"
 
 
 def _retire(spaces: ImageSpaces, store: ProductStore, generation: str) -> None:

@@ -18,7 +18,6 @@ from finder.projection import (
     TYPE_COLOUR_DIMS,
     FeatureCache,
     ImageSpaces,
-    Projection,
     fit_projection,
     generation_of,
     image_field,
@@ -27,6 +26,7 @@ from finder.redis_server import EmbeddedRedis, connect
 from finder.schema import IMAGE_VECTOR
 from finder.search import Search
 from finder.store import ProductStore
+from indexer.reindex import reindex
 from tests.support import SAMPLE_CATALOG, live_vectors, load_into, settings_for
 
 FIT_ON = 200  # of the sample's products, for the projection judged on the others
@@ -215,7 +215,30 @@ def test_similar_by_image_agrees_more_on_type_and_colour_for_products_the_projec
     assert learnt_both >= own_both
 
 
-def test_projection_sizes_are_fixed_whatever_the_catalog(learnt_from_part, embedder):
+def test_vector_sizes_do_not_depend_on_the_catalog(learnt_from_part, embedder):
+    """These 200 products have more type|colour labels than its 128 dimensions (the leading ones are
+    kept) and fewer article types than its 64 (zero-padded)."""
     projection = ImageSpaces(learnt_from_part[1], embedder).projection(learnt_from_part[4])
-    assert projection.type_colour.shape == (3520, TYPE_COLOUR_DIMS) and projection.dims == 192
-    assert isinstance(projection, Projection) and projection.about["products"] == FIT_ON
+    assert projection.about["products"] == FIT_ON and projection.dims == 192
+    assert projection.about["type_colour_labels"] > TYPE_COLOUR_DIMS
+    assert np.count_nonzero(np.abs(projection.type_colour).sum(axis=0)) == TYPE_COLOUR_DIMS
+    assert np.count_nonzero(np.abs(projection.article_type).sum(axis=0)) == projection.about["article_types"] - 1 < 64
+
+
+def test_reindex_switches_between_the_models_own_vectors_and_a_projection(own_vectors, embedder):
+    """IMAGE_PROJECTION=lda then reindex fits a projection; IMAGE_PROJECTION=none then reindex
+    returns to the model's own vectors. Each time every product holds exactly the live field."""
+    settings, client, _ = own_vectors
+    for wanted in ("lda", "none"):
+        report = reindex(client, settings.with_overrides(image_projection=wanted), embedder)
+        info = describe_index(client)
+        live = info.sources[IMAGE_VECTOR]
+        assert (info.image_generation == NONE) == (wanted == "none") and report.old.name != info.name
+        assert info.vector_fields[IMAGE_VECTOR].dims == (1280 if wanted == "none" else 192)
+        for key in client.keys("finder:search:*"):
+            assert [field for field in client.hkeys(key) if field.startswith(b"image_vector")] == [live.encode()]
+        assert len(client.keys(PROJECTION_KEY_PREFIX + "*")) == (wanted == "lda")
+        photo = (SAMPLE_CATALOG / "images" / "70042.jpg").read_bytes()
+        found = create_app(settings).test_client().post("/api/search/image?k=1",
+                                                        data={"image": (io.BytesIO(photo), "a.jpg")}).json
+        assert found["results"][0]["product"]["id"] == "70042"
