@@ -51,6 +51,7 @@ def index_info():
     if info is None:
         raise ApiError(404, "index_not_found",
                        "there is no search index yet: load a catalog with `python -m indexer load PATH`")
+    projection = finder.search.spaces.projection(info.image_generation)
     hnsw = None
     if info.algorithm == "HNSW":
         first = next(iter(info.vector_fields.values()))
@@ -70,6 +71,7 @@ def index_info():
             {"name": field.name, "dims": field.dims, "datatype": field.datatype}
             for field in info.vector_fields.values()
         ],
+        "image_projection": {"generation": projection.generation, **projection.about} if projection else None,
     }
 
 
@@ -116,7 +118,7 @@ def get_product(product_id: str):
 
 @blueprint.get("/products/<product_id>/vectors")
 def product_vectors(product_id: str):
-    vectors = services().store.vectors(product_id)
+    vectors = services().search.vectors(product_id)
     if vectors is None:
         raise _unknown_product(product_id)
     return {by: vectors[field].tolist() if field in vectors else None for by, field in VECTOR_BY.items()}
@@ -197,10 +199,10 @@ def search_by_image():
         image = load_image(data)
     except ImageError as error:
         raise ApiError(IMAGE_ERROR_STATUS[error.kind], error.kind, str(error)) from None
-    vector = finder.embedder.embed_images([image])[0]
+    features = finder.embedder.image_features([image])[0]
     upload_id = upload_id_for(data)
-    finder.uploads.save(upload_id, image, vector)
-    hits = finder.search.nearest(IMAGE_VECTOR, vector, k, filters, ef_runtime)
+    finder.uploads.save(upload_id, image, features)
+    hits = finder.search.nearest_to_photo(features, k, filters, ef_runtime)
     return _results(hits, k, ef_runtime, filters, started, query=_photo_query(upload_id))
 
 
@@ -211,11 +213,11 @@ def search_by_uploaded_image(upload_id: str):
     k, ef_runtime, filters = _search_options()
     started = time.perf_counter()
     finder = services()
-    vector = finder.uploads.vector(upload_id)
-    if vector is None:
+    features = finder.uploads.features(upload_id)
+    if features is None:
         raise ApiError(404, "upload_not_found",
                        "this photo is no longer stored (uploads are kept for a day); upload it again")
-    hits = finder.search.nearest(IMAGE_VECTOR, vector, k, filters, ef_runtime)
+    hits = finder.search.nearest_to_photo(features, k, filters, ef_runtime)
     return _results(hits, k, ef_runtime, filters, started, query=_photo_query(upload_id))
 
 

@@ -278,7 +278,14 @@ SCHEMAS = {
         "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}, "products": {"type": "integer"},
                        "error": {"type": "object"}},
     },
-    "IndexInfo": {"type": "object", "required": ["name", "algorithm", "metric", "documents", "vector_fields"]},
+    "IndexInfo": {
+        "type": "object", "required": ["name", "algorithm", "metric", "documents", "vector_fields"],
+        "properties": {"image_projection": {
+            "type": ["object", "null"],
+            "description": "The projection By Image vectors are made with (null: the image model's own vectors): "
+                           "its generation and what it was fitted on (products, article types, type|colour "
+                           "labels, fitted_at)."}},
+    },
     "Vectors": {
         "type": "object",
         "properties": {"text": {"type": ["array", "null"], "items": {"type": "number"}},

@@ -10,6 +10,7 @@ from flask import current_app
 from finder.config import Settings
 from finder.embeddings import Embedder
 from finder.product_images import ProductImages
+from finder.projection import ImageSpaces, feature_cache
 from finder.query_vectors import QueryVectorCache
 from finder.redis_server import connect
 from finder.search import Search
@@ -38,7 +39,8 @@ class Services:
         client = connect(redis_url, settings.redis_timeout)
         store = ProductStore(client)
         embedder = Embedder.from_settings(settings)
-        search = Search(client, store, settings)
+        spaces = ImageSpaces(client, embedder)
+        search = Search(client, store, settings, spaces=spaces)
         return cls(
             settings=settings,
             redis_url=redis_url,
@@ -50,7 +52,8 @@ class Services:
             uploads=UploadStore(client),
             thumbnails=Thumbnails(settings.thumbnails_dir),
             embedder=embedder,
-            writer=ProductWriter(store, embedder, ProductImages(settings.product_images_dir), settings),
+            writer=ProductWriter(store, spaces, ProductImages(settings.product_images_dir), settings,
+                                 feature_cache(settings, embedder)),
         )
 
 

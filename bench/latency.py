@@ -43,6 +43,7 @@ from bench.common import (
 from bench.workload import sample_workload
 from finder.config import Settings
 from finder.embeddings import Embedder
+from finder.projection import ImageSpaces
 from finder.queries import Filters, browse_query, knn_query
 from finder.redis_server import connect
 from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, TEXT_VECTOR
@@ -95,8 +96,8 @@ def measure(app: AppServer, redis_url: str, data_dir: Path, queries: int, photo_
     settings = Settings(redis_url=redis_url, data_dir=data_dir)
     client = connect(redis_url, timeout=30)
     store = ProductStore(client)
-    search = Search(client, store, settings)
     embedder = Embedder.from_settings(settings)
+    search = Search(client, store, settings, spaces=ImageSpaces(client, embedder))
     embedder.warm_up()
     workload = sample_workload(client, queries)
     index = client.ft(INDEX_ALIAS)
@@ -108,7 +109,7 @@ def measure(app: AppServer, redis_url: str, data_dir: Path, queries: int, photo_
         return index.search(query, query_params=query.params)
 
     # Everything a floor query needs is computed before the clock starts.
-    vectors = {pid: store.vectors(pid) for pid in workload.product_ids}
+    vectors = {pid: search.vectors(pid) for pid in workload.product_ids}
     text_vectors = dict(zip(workload.texts, embedder.embed_texts(workload.texts), strict=True))
     photo_ids = dict(zip(workload.photos, workload.product_ids, strict=True))
     photos = {path: Path(path).read_bytes() for path in workload.photos[:photo_queries]}
@@ -136,7 +137,7 @@ def measure(app: AppServer, redis_url: str, data_dir: Path, queries: int, photo_
         }),
         "photo search": (list(photos), {
             "floor": lambda path: knn_floor(IMAGE_VECTOR, vectors[photo_ids[path]][IMAGE_VECTOR], k),
-            "finder": lambda path: search.nearest(IMAGE_VECTOR, embedder.embed_images([photos[path]])[0], k),
+            "finder": lambda path: search.nearest_to_photo(embedder.image_features([photos[path]])[0], k),
             "app": lambda path: http.request("POST", f"/api/search/image?k={k}", *uploads[path]),
         }),
         "browse with filters": (browse_queries, {

@@ -40,7 +40,6 @@ from bench.common import (
 from bench.exact import ExactNeighbours
 from bench.workload import SEED, stored_product_ids
 from finder.config import Settings
-from finder.embeddings import BUILTIN_DIMS
 from finder.index import create_index, describe_index, drop_index, wait_until_indexed
 from finder.queries import Filters
 from finder.redis_server import connect
@@ -87,7 +86,8 @@ class StoredCatalog:
 def read_stored(client: redis.Redis, attributes: set[str]) -> StoredCatalog:
     """Every product's vectors and filter fields, as the index reads them from the search hashes."""
     ids = stored_product_ids(client)
-    fields = [*VECTOR_FIELDS, *sorted(attributes)]
+    sources = describe_index(client).sources
+    fields = [*(sources[field] for field in VECTOR_FIELDS), *sorted(attributes)]
     rows = []
     for start in range(0, len(ids), 1000):
         pipe = client.pipeline(transaction=False)
@@ -103,12 +103,15 @@ def read_stored(client: redis.Redis, attributes: set[str]) -> StoredCatalog:
     )
 
 
-def create_flat_index(client: redis.Redis, text_dim: int, image_dim: int) -> None:
+def create_flat_index(client: redis.Redis) -> None:
+    """A FLAT index over the vectors the live index searches (same sizes, same image space)."""
     if describe_index(client, FLAT_INDEX) is not None:  # left over from an interrupted run
         drop_index(client, FLAT_INDEX)
+    live = describe_index(client)
+    dims = {name: field.dims for name, field in live.vector_fields.items()}
     # No alias: the app's alias keeps pointing at the HNSW index; this one is queried by its name.
-    create_index(client, build_schema(Settings(index_algorithm="FLAT"), text_dim, image_dim, name=FLAT_INDEX),
-                 alias=None)
+    create_index(client, build_schema(Settings(index_algorithm="FLAT"), dims[TEXT_VECTOR], dims[IMAGE_VECTOR],
+                                      name=FLAT_INDEX), alias=None, image_generation=live.image_generation)
     wait_until_indexed(client, FLAT_INDEX)
 
 
@@ -121,7 +124,7 @@ def measure(redis_url: str, queries: int, ef_values: list[int], k: int) -> list[
     query_ids = [catalog.ids[i] for i in chosen]
     hnsw = Search(client, store, settings)
     flat = Search(client, store, settings, index_name=FLAT_INDEX)
-    create_flat_index(client, BUILTIN_DIMS[settings.text_model], BUILTIN_DIMS[settings.image_model])
+    create_flat_index(client)
     indexes = [("HNSW", hnsw, value) for value in ef_values] + [("FLAT", flat, None)]
     points = []
     try:

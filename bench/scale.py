@@ -69,7 +69,7 @@ from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, build_schema, product_id_fr
 from finder.store import IMAGE_FINGERPRINT, TEXT_FINGERPRINT, search_fields
 from indexer.catalog import read_catalog
 
-DIMS = {TEXT_VECTOR: 384, IMAGE_VECTOR: 1280}
+DIMS = {TEXT_VECTOR: 384, IMAGE_VECTOR: 1280}  # random vectors: the models' own sizes
 NUMPY_TYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16}
 CHUNK = 1000  # products generated at once; vectors are a pure function of (seed, chunk, field)
 BATCH = 500  # products per MULTI/EXEC
@@ -119,6 +119,8 @@ class SyntheticCatalog:
         self.templates = templates
         self.real_vectors = real_vectors
         self.seed = seed
+        # Clustered vectors have the real catalog's sizes (192-d image vectors with the By Image projection).
+        self.dims = {name: vectors.shape[1] for name, vectors in real_vectors.items()} if real_vectors else DIMS
         real_vectors = real_vectors or {}
         self.neighbours = {name: nearest_real(vectors, self.NEIGHBOURS) for name, vectors in real_vectors.items()}
         self.noise = {
@@ -148,8 +150,8 @@ class SyntheticCatalog:
 
     def vectors(self, chunk: int, count: int, field_name: str) -> np.ndarray:
         """The float32 unit vectors of one chunk, the same every time they are asked for."""
-        rng = np.random.default_rng([self.seed, chunk, DIMS[field_name]])
-        dims = DIMS[field_name]
+        dims = self.dims[field_name]
+        rng = np.random.default_rng([self.seed, chunk, dims])
         if self.real_vectors is None:
             vectors = rng.standard_normal((count, dims), dtype=np.float32)
         else:
@@ -202,8 +204,8 @@ def write_products(client: redis.Redis, catalog: SyntheticCatalog, products: int
             pipe.execute()
 
 
-def create_vector_index(client: redis.Redis, algorithm: str, datatype: str) -> str:
-    schema = build_schema(Settings(index_algorithm=algorithm), DIMS[TEXT_VECTOR], DIMS[IMAGE_VECTOR],
+def create_vector_index(client: redis.Redis, catalog: SyntheticCatalog, algorithm: str, datatype: str) -> str:
+    schema = build_schema(Settings(index_algorithm=algorithm), catalog.dims[TEXT_VECTOR], catalog.dims[IMAGE_VECTOR],
                           name=f"scale:{algorithm.lower()}-{datatype.lower()}")
     for name in DIMS:
         schema.fields[name].attrs.datatype = datatype
@@ -267,7 +269,7 @@ def measure_size(client: redis.Redis, redis_pid: int, catalog: SyntheticCatalog,
     run = SizeRun(products, datatype)
     client.flushall()
     before = used_memory(client)
-    hnsw = create_vector_index(client, "HNSW", datatype)
+    hnsw = create_vector_index(client, catalog, "HNSW", datatype)
     started, redis_cpu = time.perf_counter(), cpu_seconds(redis_pid)
     write_products(client, catalog, products, datatype)
     wait_until_indexed(client, hnsw)
@@ -284,7 +286,7 @@ def measure_size(client: redis.Redis, redis_pid: int, catalog: SyntheticCatalog,
 
     drop_index(client, hnsw)  # FLAT replaces it rather than sitting beside it: one index's memory at a time
     started = time.perf_counter()
-    flat = create_vector_index(client, "FLAT", datatype)
+    flat = create_vector_index(client, catalog, "FLAT", datatype)
     wait_until_indexed(client, flat)
     run.flat_build_seconds = time.perf_counter() - started
     run.bytes_per_product_flat = (used_memory(client) - before) / products

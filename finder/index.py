@@ -12,13 +12,15 @@ from redis.commands.search.field import TagField as RedisTagField
 from redisvl.schema import IndexSchema
 
 from finder.config import Settings
+from finder.projection import ACTIVE_KEY, NONE, generation_of, image_field
 from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, TEXT_VECTOR, VECTOR_FIELDS, build_schema
 from finder.synonyms import NO_RULES, SynonymRules, store_rules, synonym_commands, synonym_dump
 
 
 @dataclass(frozen=True)
 class VectorFieldInfo:
-    name: str
+    name: str  # the attribute queries name
+    source: str  # the search-hash field it indexes (image_vector@<generation> with a projection)
     dims: int
     algorithm: str
     metric: str
@@ -47,24 +49,51 @@ class IndexInfo:
     def metric(self) -> str:
         return next(iter(self.vector_fields.values())).metric
 
+    @property
+    def sources(self) -> dict[str, str]:
+        """Vector attribute -> the search-hash field holding it, for reading stored vectors."""
+        return {name: field.source for name, field in self.vector_fields.items()}
+
+    @property
+    def image_generation(self) -> str:
+        """The image space the index searches: a projection's generation, or `none`."""
+        return generation_of(self.vector_fields[IMAGE_VECTOR].source)
+
 
 def create_index(
-    client: redis.Redis, schema: IndexSchema, alias: str | None = INDEX_ALIAS, synonyms: SynonymRules = NO_RULES
+    client: redis.Redis, schema: IndexSchema, alias: str | None = INDEX_ALIAS, synonyms: SynonymRules = NO_RULES,
+    image_generation: str = NONE,
 ) -> None:
     """Create the physical index with its synonym groups and point the alias (which must not
     exist yet) at it, in one transaction: the groups apply to every document the new index scans,
-    and no rescan of the index is needed (FT.SYNUPDATE ... SKIPINITIALSCAN)."""
+    and no rescan of the index is needed (FT.SYNUPDATE ... SKIPINITIALSCAN).
+
+    The index's `image_vector` attribute indexes the search-hash field of `image_generation`
+    (FT.CREATE ... `image_vector@<generation>` AS `image_vector`), so queries never change. The
+    first index behind the search alias also decides, in the same transaction, the one image
+    space product writes fill from then on."""
     name = schema.index.name
     pipe = client.pipeline(transaction=True)
     pipe.execute_command(
         "FT.CREATE", name, "ON", "HASH", "PREFIX", 1, schema.index.prefix, "SCHEMA",
-        *(arg for field in schema.redis_fields for arg in _unnormalised(field).redis_args()),
+        *(arg for field in schema.redis_fields for arg in _mapped(_unnormalised(field), image_generation).redis_args()),
     )
     for command in synonym_commands(name, synonyms, skip_initial_scan=True):
         pipe.execute_command(*command)
     if alias:
         pipe.execute_command("FT.ALIASADD", alias, name)
+    if alias == INDEX_ALIAS:
+        pipe.delete(ACTIVE_KEY)
+        if image_generation != NONE:  # an absent set stands for `none`
+            pipe.sadd(ACTIVE_KEY, image_generation)
     pipe.execute()
+
+
+def _mapped(field: RedisField, image_generation: str) -> RedisField:
+    """The image vector attribute reads the field of its generation."""
+    if field.name == IMAGE_VECTOR and image_generation != NONE:
+        field.name, field.as_name = image_field(image_generation), IMAGE_VECTOR
+    return field
 
 
 def _unnormalised(field: RedisField) -> RedisField:
@@ -99,6 +128,7 @@ def describe_index(client: redis.Redis, name: str = INDEX_ALIAS) -> IndexInfo | 
         elif attribute["attribute"] in VECTOR_FIELDS:
             vectors[attribute["attribute"]] = VectorFieldInfo(
                 name=attribute["attribute"],
+                source=attribute["identifier"],
                 dims=int(attribute["dim"]),
                 algorithm=attribute["algorithm"].upper(),
                 metric=attribute["distance_metric"].upper(),
@@ -154,12 +184,15 @@ def _pairs(value) -> dict:
     return value if isinstance(value, dict) else dict(zip(value[::2], value[1::2], strict=True))
 
 
-def ensure_index(client: redis.Redis, settings: Settings, text_dim: int, image_dim: int) -> IndexInfo:
-    """The live index, created from the settings (and the synonyms file) if there is none yet."""
+def ensure_index(client: redis.Redis, settings: Settings, text_dim: int, image_dim: int,
+                 image_generation: str = NONE) -> IndexInfo:
+    """The live index, created from the settings (and the synonyms file) if there is none yet,
+    over the image vectors of `image_generation`, image_dim-d."""
     info = describe_index(client)
     if info is None:
         rules = SynonymRules.read(settings.synonyms)
-        create_index(client, build_schema(settings, text_dim, image_dim), synonyms=rules)
+        create_index(client, build_schema(settings, text_dim, image_dim), synonyms=rules,
+                     image_generation=image_generation)
         store_rules(client, rules)
         info = describe_index(client)
     return info
@@ -231,20 +264,24 @@ def _described(definition: tuple[str, float | None] | None) -> str:
 
 
 def rebuild_index(
-    client: redis.Redis, settings: Settings, on_progress: Callable[[float], None] | None = None
+    client: redis.Redis, settings: Settings, on_progress: Callable[[float], None] | None = None,
+    image_space: tuple[str, int] | None = None,
 ) -> tuple[IndexInfo, IndexInfo]:
     """Re-index without downtime: build a new index from the settings (and the synonyms file, read
     again: synonyms it no longer has are forgotten) beside the live one, over the same stored
     products (nothing is re-embedded), switch the alias when it has indexed every product, then
     drop the old index. Searches use the old index until the switch and the new
-    one after it; writes meanwhile reach both. Returns (old, new)."""
+    one after it; writes meanwhile reach both. The new index searches the live image space, or
+    `image_space` (generation, dims), whose vectors every product must already hold.
+    Returns (old, new)."""
     old = describe_index(client)
     if old is None:
         raise RuntimeError("there is no index to rebuild: load a catalog first")
     dims = {name: field.dims for name, field in old.vector_fields.items()}
+    generation, dims[IMAGE_VECTOR] = image_space or (old.image_generation, dims[IMAGE_VECTOR])
     schema = build_schema(settings, dims[TEXT_VECTOR], dims[IMAGE_VECTOR])
     rules = SynonymRules.read(settings.synonyms)
-    create_index(client, schema, alias=None, synonyms=rules)
+    create_index(client, schema, alias=None, synonyms=rules, image_generation=generation)
     try:
         new = wait_until_indexed(client, schema.index.name, on_progress=on_progress)
         client.ft(schema.index.name).aliasupdate(INDEX_ALIAS)

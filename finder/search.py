@@ -3,12 +3,20 @@
 Round trips per request: browse 2 (ids, then one JSON.MGET), similar 3 (product and its vector
 in one pipeline, the KNN query, one JSON.MGET), free-text and photo search 2, facets 1 (every
 attribute's aggregate in one pipeline).
+
+A KNN query runs against one description of the live index (its physical name, the hash fields
+its vectors come from, its image space), cached briefly: the query vector is read or projected
+for that index and the query sent to it by name. If a re-index has replaced it meanwhile (the
+index is gone, or the product's vector of its image space was retired), the description is
+refreshed and the query made again, so a vector never meets an index of another space.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import redis
@@ -16,6 +24,7 @@ import redis
 from finder.config import Settings
 from finder.index import IndexInfo, describe_index, is_missing_index
 from finder.products import CATEGORICAL_FIELDS, Product
+from finder.projection import ImageSpaces, MissingProjection
 from finder.queries import (
     DISTANCE_FIELD,
     NO_FILTERS,
@@ -25,10 +34,11 @@ from finder.queries import (
     facet_command,
     knn_query,
 )
-from finder.schema import INDEX_ALIAS, NUMERIC_FIELDS, product_id_from_search_key
+from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, NUMERIC_FIELDS, product_id_from_search_key
 from finder.store import ProductStore
 
 INDEX_INFO_TTL_SECONDS = 10.0
+Result = TypeVar("Result")
 FACET_FIELDS = (*CATEGORICAL_FIELDS, *NUMERIC_FIELDS)
 
 
@@ -58,12 +68,19 @@ def similarity_score(metric: str, distance: float) -> float:
     return 1.0 - distance / 2.0 if metric == "L2" else 1.0 - distance
 
 
+class IndexOutdated(Exception):
+    """The index description a query was made for is out of date (see the module's docstring);
+    a query the server refused is its __cause__."""
+
+
 class Search:
-    def __init__(self, client: redis.Redis, store: ProductStore, settings: Settings, index_name: str = INDEX_ALIAS):
+    def __init__(self, client: redis.Redis, store: ProductStore, settings: Settings, index_name: str = INDEX_ALIAS,
+                 spaces: ImageSpaces | None = None):
         self.client = client
         self.store = store
         self.settings = settings
         self.index_name = index_name
+        self.spaces = spaces  # projects photos for photo search (nearest_to_photo)
         self._index_info: IndexInfo | None = None
         self._index_info_at = 0.0
 
@@ -100,18 +117,24 @@ class Search:
         ef_runtime: int | None = None,
         exclude_id: str | None = None,
     ) -> list[Hit]:
-        """The k products nearest to `vector` that pass the filters, best first; `exclude_id`
-        is left out of them."""
-        wanted = k + 1 if exclude_id else k  # the excluded product is usually its own nearest neighbour
-        found = self._knn(vector_field, vector, wanted, filters, ef_runtime)
-        distances = {pid: distance for pid, distance in found if pid != exclude_id}
-        ids = list(distances)[:k]
-        metric = self.index_info().metric
-        return [
-            Hit(product, distances[product.id], similarity_score(metric, distances[product.id]))
-            for product in self.store.get_many(ids)
-            if product is not None
-        ]
+        """The k products nearest to `vector` (in the live index's space) that pass the filters,
+        best first; `exclude_id` is left out of them."""
+        return self.in_live_index(lambda info: self._hits(info, vector_field, vector, k, filters, ef_runtime,
+                                                           exclude_id)) or []
+
+    def nearest_to_photo(self, features: np.ndarray, k: int, filters: Filters = NO_FILTERS,
+                         ef_runtime: int | None = None) -> list[Hit]:
+        """The k products whose photos look most like one, from its image features."""
+
+        def search(info: IndexInfo) -> list[Hit]:
+            try:
+                embedder = self.spaces.embedder_for(info.image_generation)
+            except MissingProjection:
+                raise IndexOutdated() from None  # retired by a refit since `info` was read
+            vector = embedder.image_vectors(features[np.newaxis])[0]
+            return self._hits(info, IMAGE_VECTOR, vector, k, filters, ef_runtime)
+
+        return self.in_live_index(search) or []
 
     def similar(
         self,
@@ -122,14 +145,26 @@ class Search:
         ef_runtime: int | None = None,
     ) -> Similar | None:
         """Products most similar to a stored product by one of its vectors; None if unknown."""
-        product, vector = self.store.product_with_vector(product_id, vector_field)
-        if product is None or vector is None:
-            return None
-        return Similar(product, self.nearest(vector_field, vector, k, filters, ef_runtime, exclude_id=product_id))
 
-    def effective_ef_runtime(self, requested: int | None, k: int) -> int | None:
-        """The EF_RUNTIME a query will use: None for FLAT; never below k for HNSW."""
+        def search(info: IndexInfo) -> Similar | None:
+            product, vector = self.store.product_with_vector(product_id, info.sources[vector_field])
+            if product is None:
+                return None
+            if vector is None:
+                raise IndexOutdated()  # its vector of that space was retired by a refit (or never made)
+            return Similar(product, self._hits(info, vector_field, vector, k, filters, ef_runtime, product_id))
+
+        return self.in_live_index(search)
+
+    def vectors(self, product_id: str) -> dict[str, np.ndarray] | None:
+        """A product's vectors as the live index searches them, or None if it is unknown."""
         info = self.index_info()
+        return self.store.vectors(product_id, info.sources) if info else None
+
+    def effective_ef_runtime(self, requested: int | None, k: int, info: IndexInfo | None = None) -> int | None:
+        """The EF_RUNTIME a query (of the index `info` describes, by default the live one) will
+        use: None for FLAT; never below k for HNSW."""
+        info = info or self.index_info()
         if info is None or info.algorithm != "HNSW":
             return None
         return max(requested or self.settings.hnsw_ef_runtime, k)
@@ -142,25 +177,47 @@ class Search:
             self._index_info_at = time.monotonic()
         return self._index_info
 
-    def _knn(self, vector_field, vector, k, filters, ef_runtime) -> list[tuple[str, float]]:
+    def in_live_index(self, search: Callable[[IndexInfo], Result]) -> Result | None:
+        """Run a search for the live index's description; if it was outdated, once more for a
+        fresh one. None when there is no index (or it stays outdated); a query the server
+        refuses twice for another reason than a missing index raises."""
         for attempt in range(2):
-            if self.index_info(refresh=attempt > 0) is None:
-                return []
-            query = knn_query(
-                vector_field, vector, k, filters,
-                ef_runtime=self.effective_ef_runtime(ef_runtime, k),
-                hybrid_policy=self.settings.hybrid_policy,
-            )
+            info = self.index_info(refresh=attempt > 0)
+            if info is None:
+                return None
             try:
-                result = self.client.ft(self.index_name).search(query, query_params=query.params)
-            except redis.ResponseError as error:
-                if is_missing_index(error) or attempt == 0:
-                    continue  # the alias may have moved to an index of another algorithm
-                raise
-            return [
-                (product_id_from_search_key(_text(doc.id)), float(getattr(doc, DISTANCE_FIELD))) for doc in result.docs
-            ]
-        return []
+                return search(info)
+            except IndexOutdated as outdated:
+                refused = outdated.__cause__
+        if isinstance(refused, redis.ResponseError) and not is_missing_index(refused):
+            raise refused
+        return None
+
+    def _hits(self, info: IndexInfo, vector_field: str, vector: np.ndarray, k: int, filters: Filters,
+              ef_runtime: int | None, exclude_id: str | None = None) -> list[Hit]:
+        """The KNN query against the index `info` describes, by its physical name."""
+        wanted = k + 1 if exclude_id else k  # the excluded product is usually its own nearest neighbour
+        query = knn_query(
+            vector_field, vector, wanted, filters,
+            ef_runtime=self.effective_ef_runtime(ef_runtime, wanted, info),
+            hybrid_policy=self.settings.hybrid_policy,
+        )
+        try:
+            result = self.client.ft(info.name).search(query, query_params=query.params)
+        except redis.ResponseError as error:
+            # Dropped after a re-index, or of another algorithm than described (FLAT rejects EF_RUNTIME).
+            raise IndexOutdated() from error
+        distances = {}
+        for doc in result.docs:
+            product_id = product_id_from_search_key(_text(doc.id))
+            if product_id != exclude_id:
+                distances[product_id] = float(getattr(doc, DISTANCE_FIELD))
+        ids = list(distances)[:k]
+        return [
+            Hit(product, distances[product.id], similarity_score(info.metric, distances[product.id]))
+            for product in self.store.get_many(ids)
+            if product is not None
+        ]
 
     def _search(self, query):
         try:

@@ -4,12 +4,16 @@ Every write of a product (its JSON document plus its search hash with the vector
 to the autocomplete dictionary) happens in one MULTI/EXEC transaction, so a reader or a crash
 never sees half a product. Reads of many products are one JSON.MGET, never one round trip per
 product.
+
+A write holds an image vector for each image space writes must fill (finder/projection.py): it
+is committed only if those are still the active generations (the set is WATCHed), so a refit
+that starts meanwhile never misses a product.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -18,8 +22,9 @@ import numpy as np
 import redis
 
 from finder.products import CATEGORICAL_FIELDS, Product
+from finder.projection import ACTIVE_KEY, active_generations
 from finder.redis_server import json_commands
-from finder.schema import IMAGE_VECTOR, NUMERIC_FIELDS, TEXT_FIELDS, TEXT_VECTOR, search_key
+from finder.schema import NUMERIC_FIELDS, SEARCH_KEY_PREFIX, TEXT_FIELDS, TEXT_VECTOR, search_key
 from finder.suggestions import (
     COUNTS_KEY,
     SUGGEST_KEY,
@@ -34,6 +39,7 @@ IMAGE_FINGERPRINT = "image_fingerprint"
 SEARCH_FIELDS = (*TEXT_FIELDS, *CATEGORICAL_FIELDS, *NUMERIC_FIELDS)
 log = logging.getLogger(__name__)
 READ_CHUNK = 1000  # keys per JSON.MGET / pipeline when reading state for many products
+WRITE_CHUNK = 64  # products per transaction when giving every stored product a vector
 
 
 class UnexpectedReply(redis.ConnectionError):
@@ -69,7 +75,12 @@ class ProductWrite:
     image_fingerprint: str
     replaces: dict | None
     text_vector: np.ndarray | None = None
-    image_vector: np.ndarray | None = None
+    image_vectors: Mapping[str, np.ndarray] | None = None  # search-hash field -> vector, per image space
+
+
+class GenerationsChanged(Exception):
+    """The image spaces writes must fill changed (a refit began or ended) since a write's vectors
+    were made: nothing was written; make them for the active generations and write again."""
 
 
 @dataclass(frozen=True)
@@ -80,13 +91,16 @@ class StoredState:
     text_fingerprint: str | None
     image_fingerprint: str | None
     search_fields: dict[str, str]  # as the search hash holds them (a new field list means a rewrite)
+    has_image_vector: bool = True  # in the image field asked about (stored_state's image_field)
 
     @classmethod
     def from_hash(cls, document: dict | None, values: list[bytes | None]) -> StoredState:
-        """From HMGET's reply for STATE_FIELDS."""
-        text_fp, image_fp, *fields = (value.decode() if value is not None else None for value in values)
+        """From HMGET's reply for STATE_FIELDS, and optionally one image vector field after them."""
+        text_fp, image_fp, *fields = (value.decode() if value is not None else None
+                                      for value in values[: len(STATE_FIELDS)])
         searched = {name: value for name, value in zip(SEARCH_FIELDS, fields, strict=True) if value is not None}
-        return cls(document, text_fp, image_fp, searched)
+        image_vector = values[len(STATE_FIELDS):]
+        return cls(document, text_fp, image_fp, searched, has_image_vector=not image_vector or bool(image_vector[0]))
 
 
 STATE_FIELDS = (TEXT_FINGERPRINT, IMAGE_FINGERPRINT, *SEARCH_FIELDS)
@@ -96,18 +110,26 @@ class ProductStore:
     def __init__(self, client: redis.Redis):
         self.client = client
 
-    def save(self, writes: Sequence[ProductWrite]) -> None:
-        """Store products atomically: all of them or none (one MULTI/EXEC)."""
-        pipe = self.client.pipeline(transaction=True)
-        _queue_writes(pipe, writes)
-        pipe.execute()
+    def save(self, writes: Sequence[ProductWrite], image_generations: Sequence[str]) -> None:
+        """Store products atomically: all of them or none (one MULTI/EXEC). Their image vectors
+        were made for `image_generations`; raises GenerationsChanged if writes must now fill others."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.watch(ACTIVE_KEY)
+            _check_generations(pipe, image_generations)
+            pipe.multi()
+            _queue_writes(pipe, writes)
+            try:
+                pipe.execute()
+            except redis.WatchError:
+                raise GenerationsChanged() from None
 
     @contextmanager
     def watching(self, product_id: str) -> Iterator[WatchedProduct]:
         """Read-check-write one product with optimistic locking: the commit fails with
-        redis.WatchError if anyone wrote the product since `watching` began."""
+        redis.WatchError if anyone wrote the product, or the active image generations changed,
+        since `watching` began."""
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.watch(Product.key_for(product_id), search_key(product_id))
+            pipe.watch(Product.key_for(product_id), search_key(product_id), ACTIVE_KEY)
             yield WatchedProduct(pipe, product_id)
 
     def get(self, product_id: str) -> Product | None:
@@ -122,12 +144,13 @@ class ProductStore:
             documents = documents_from_mget(reply, len(product_ids))
         return [Product.from_stored(found[0]) if found else None for found in documents]
 
-    def vectors(self, product_id: str) -> dict[str, np.ndarray] | None:
-        """The stored text and image vectors of a product, or None if it is unknown."""
-        text, image = self.client.hmget(search_key(product_id), [TEXT_VECTOR, IMAGE_VECTOR])
-        if text is None and image is None:
+    def vectors(self, product_id: str, sources: Mapping[str, str]) -> dict[str, np.ndarray] | None:
+        """A product's stored vectors by attribute, read from the fields `sources` names (the live
+        index's: IndexInfo.sources), or None if the product is unknown."""
+        values = self.client.hmget(search_key(product_id), list(sources.values()))
+        if all(raw is None for raw in values):
             return None
-        return {name: _vector_array(raw) for name, raw in ((TEXT_VECTOR, text), (IMAGE_VECTOR, image)) if raw}
+        return {name: _vector_array(raw) for name, raw in zip(sources, values, strict=True) if raw}
 
     def product_with_vector(self, product_id: str, field: str) -> tuple[Product | None, np.ndarray | None]:
         """A product and one of its vectors, in one round trip."""
@@ -153,16 +176,18 @@ class ProductStore:
             self.client.connection_pool.disconnect()
             raise
 
-    def stored_state(self, product_ids: Iterable[str]) -> dict[str, StoredState]:
-        """Stored document and vector fingerprints for many ids, in few round trips."""
+    def stored_state(self, product_ids: Iterable[str], image_field: str | None = None) -> dict[str, StoredState]:
+        """Stored document and vector fingerprints for many ids, in few round trips; with
+        `image_field`, also whether each holds an image vector there."""
         product_ids = list(product_ids)
+        fields = [*STATE_FIELDS, image_field] if image_field else STATE_FIELDS
         states: dict[str, StoredState] = {}
         for start in range(0, len(product_ids), READ_CHUNK):
             chunk = product_ids[start : start + READ_CHUNK]
             pipe = self.client.pipeline(transaction=False)
             json_commands(pipe).mget([Product.key_for(pid) for pid in chunk], "$")
             for pid in chunk:
-                pipe.hmget(search_key(pid), STATE_FIELDS)
+                pipe.hmget(search_key(pid), fields)
             documents, *hashes = pipe.execute()
             for pid, document, values in zip(chunk, documents, hashes, strict=True):
                 states[pid] = StoredState.from_hash(document[0] if document else None, values)
@@ -189,6 +214,42 @@ class ProductStore:
             return
         if next(self.client.scan_iter(match=Product.key_for("*"), count=READ_CHUNK), None) is not None:
             self.rebuild_suggestions()
+
+    def product_ids(self) -> list[str]:
+        """The ids of every stored product (a SCAN: for maintenance, never for requests)."""
+        return sorted({key.decode()[len(SEARCH_KEY_PREFIX):]  # a set: SCAN may return a key twice
+                       for key in self.client.scan_iter(match=search_key("*"), count=1000)})
+
+    def add_image_vectors(self, product_ids: Sequence[str], field: str,
+                          vectors_for: Callable[[dict[str, StoredState]], dict[str, np.ndarray]]) -> None:
+        """Give stored products a vector in `field`, made by `vectors_for` from their stored state,
+        WRITE_CHUNK products per transaction. Each chunk is read and written under WATCH: a product
+        written or deleted meanwhile is read again, never given a vector of its old photo or
+        brought back as a bare hash."""
+        for start in range(0, len(product_ids), WRITE_CHUNK):
+            chunk = product_ids[start : start + WRITE_CHUNK]
+            with self.client.pipeline(transaction=True) as pipe:
+                while True:
+                    pipe.watch(*(key for pid in chunk for key in (Product.key_for(pid), search_key(pid))))
+                    states = {pid: state for pid, state in self.stored_state(chunk).items() if state.document}
+                    vectors = vectors_for(states)
+                    pipe.multi()
+                    for pid, vector in vectors.items():
+                        pipe.hset(search_key(pid), field, _vector_bytes(vector))
+                    try:
+                        pipe.execute()
+                        break
+                    except redis.WatchError:
+                        continue
+
+    def drop_field(self, field: str) -> None:
+        """Remove a field from every search hash (the vectors of a retired image space)."""
+        pipe = self.client.pipeline(transaction=False)
+        for number, key in enumerate(self.client.scan_iter(match=search_key("*"), count=1000), start=1):
+            pipe.hdel(key, field)
+            if number % READ_CHUNK == 0:
+                pipe.execute()
+        pipe.execute()
 
     def delete_all(self) -> int:
         """Remove every product document and search hash and the autocomplete dictionary (used by
@@ -217,7 +278,10 @@ class WatchedProduct:
         document = json_commands(self._pipe).get(Product.key_for(self.product_id))
         return StoredState.from_hash(document, self._pipe.hmget(search_key(self.product_id), STATE_FIELDS))
 
-    def commit(self, write: ProductWrite) -> None:
+    def commit(self, write: ProductWrite, image_generations: Sequence[str]) -> None:
+        """Raises GenerationsChanged before writing anything if the write's image vectors were
+        made for other generations than writes must now fill."""
+        _check_generations(self._pipe, image_generations)
         self._pipe.multi()
         _queue_writes(self._pipe, [write])
         self._pipe.execute()
@@ -247,12 +311,18 @@ def _queue_write(pipe: redis.client.Pipeline, write: ProductWrite) -> None:
     fields[IMAGE_FINGERPRINT] = write.image_fingerprint
     if write.text_vector is not None:
         fields[TEXT_VECTOR] = _vector_bytes(write.text_vector)
-    if write.image_vector is not None:
-        fields[IMAGE_VECTOR] = _vector_bytes(write.image_vector)
+    for field, vector in (write.image_vectors or {}).items():
+        fields[field] = _vector_bytes(vector)
     pipe.hset(hash_key, mapping=fields)
     cleared = [name for name in SEARCH_FIELDS if name not in fields]
     if cleared:  # an optional attribute that was removed must not stay filterable
         pipe.hdel(hash_key, *cleared)
+
+
+def _check_generations(watching: redis.client.Pipeline, image_generations: Sequence[str]) -> None:
+    """Under WATCH of the active set: refuse a write whose vectors are for other generations."""
+    if active_generations(watching) != tuple(sorted(image_generations)):
+        raise GenerationsChanged()
 
 
 def search_fields(product: Product) -> dict[str, str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import redis
 
 from finder.embeddings import Embedder
-from finder.index import is_missing_index
+from finder.index import IndexInfo
 from finder.products import Product
 from finder.queries import (
     DISTANCE_FIELD,
@@ -46,7 +46,7 @@ from finder.ranking import (
     fuse,
 )
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, product_id_from_search_key
-from finder.search import Search, similarity_score
+from finder.search import IndexOutdated, Search, similarity_score
 from finder.synonyms import stored_rules
 from finder.understanding import NOTHING, UNDERSTOOD_FIELDS, Understood, Vocabulary
 from finder.words import SEPARATORS, compounds, edit_distance, stem, words
@@ -143,7 +143,9 @@ class TextSearch:
         if self.embedder.image_model_embeds_text:  # CLIP: the photos answer free text too
             image_vector = self.embedder.embed_texts_in_image_space([text])[0]
         clause = text_clause(query_words, corrections, [word for word in compounds(text) if word not in query_words])
-        lists, understood_matches = self._candidates(clause, understood, vector, image_vector, filters, ef_runtime)
+        lists, understood_matches = self.search.in_live_index(
+            lambda info: self._candidates(info, clause, understood, vector, image_vector, filters, ef_runtime)
+        ) or ([], 0)
         fused = fuse(lists)[:k]
         products = {product.id: product for product in self.search.store.get_many([f.product_id for f in fused])
                     if product is not None}
@@ -154,13 +156,12 @@ class TextSearch:
         return TextResults(hits, understood, understood_matches, {}, None, _close(hits, len(query_words)))
 
     def _candidates(
-        self, clause, understood, vector, image_vector, filters, ef_runtime
+        self, info: IndexInfo, clause, understood, vector, image_vector, filters, ef_runtime
     ) -> tuple[list[Candidates], int]:
-        """Every retriever's candidates, and how many products have all the understood values."""
-        index = self.search.index_name
-        if self.search.index_info() is None:
-            return [], 0
-        ef = self.search.effective_ef_runtime(ef_runtime, CANDIDATES)
+        """Every retriever's candidates, and how many products have all the understood values, from
+        the index `info` describes (by its physical name, as Search's own queries)."""
+        index = info.name
+        ef = self.search.effective_ef_runtime(ef_runtime, CANDIDATES, info)
         policy = self.search.settings.hybrid_policy
         narrowed = filters.narrowed(understood.attributes) if understood.attributes else None
         planned: list[tuple[str, list]] = []
@@ -182,9 +183,7 @@ class TextSearch:
         lists, understood_matches = [], 0
         for (retriever, _), reply in zip(planned, replies, strict=True):
             if isinstance(reply, redis.ResponseError):
-                if is_missing_index(reply):
-                    return [], 0
-                raise reply
+                raise IndexOutdated() from reply  # replaced by a re-index meanwhile (or refused: raised)
             if retriever == UNDERSTOOD_COUNT:
                 understood_matches = int(reply[0])
             else:

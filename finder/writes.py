@@ -4,6 +4,10 @@ and the write API, so both decide "what must be re-embedded" the same way.
 Each stored product keeps two fingerprints: of (text model, embedded text) and of (image model,
 image bytes). A product whose document and fingerprints match what is stored needs no write; one
 whose name changed needs a new text vector but keeps its image vector, and so on.
+
+A photo's features (finder/embeddings.py) are cached on disk by its fingerprint; a write stores
+an image vector made from them for every image space writes must fill (finder/projection.py),
+and if a refit starts or ends meanwhile, makes them again for the new set.
 """
 
 from __future__ import annotations
@@ -11,15 +15,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import redis
-from PIL import Image
 
 from finder.config import Settings
 from finder.embeddings import Embedder, ImageError, ImageSource, decode_images, load_image
 from finder.index import ensure_index
 from finder.product_images import ProductImages
 from finder.products import IMAGE_VERSION_LENGTH, Product
-from finder.store import ProductStore, ProductWrite, StoredState, search_fields
+from finder.projection import FeatureCache, ImageSpaces
+from finder.store import GenerationsChanged, ProductStore, ProductWrite, StoredState, search_fields
+
+GENERATION_RETRIES = 5  # a write overtaken this often by refits starting or ending gives up (409)
 
 
 class ProductExists(Exception):
@@ -54,28 +61,58 @@ def pending_write(
     product = product.model_copy(update={"image_version": image_fingerprint[:IMAGE_VERSION_LENGTH]})
     text_fingerprint = embedder.text_fingerprint(product.embedding_text())
     embed_text = stored.text_fingerprint != text_fingerprint
-    embed_image = stored.image_fingerprint != image_fingerprint
+    embed_image = stored.image_fingerprint != image_fingerprint or not stored.has_image_vector
     unchanged = stored.document == product.to_document() and stored.search_fields == search_fields(product)
     if not embed_text and not embed_image and unchanged:
         return None
     return PendingWrite(product, stored.document, image, text_fingerprint, image_fingerprint, embed_text, embed_image)
 
 
-def embed_writes(
-    pending: Sequence[PendingWrite], embedder: Embedder
-) -> tuple[list[ProductWrite], list[tuple[PendingWrite, ImageError]]]:
-    """Compute the vectors the writes need, in batches. Products whose photo cannot be decoded
-    come back separately with the reason, and are not written."""
-    needs_image = [write for write in pending if write.embed_image]
-    images: dict[str, Image.Image] = {}
-    failed = []
-    for write, image in zip(needs_image, decode_images([write.image for write in needs_image]), strict=True):
+@dataclass(frozen=True)
+class EmbeddedWrite:
+    """A pending write with what it had to embed: its text vector, its photo's features."""
+
+    pending: PendingWrite
+    text_vector: np.ndarray | None
+    image_features: np.ndarray | None
+
+
+def image_features(photos: Sequence[tuple[str, ImageSource]], embedder: Embedder,
+                   cache: FeatureCache | None) -> list[np.ndarray | ImageError]:
+    """The features of (fingerprint, photo) pairs: from the cache, else computed in one batch
+    and cached. A photo that cannot be decoded gets its ImageError in its place."""
+    found: list[np.ndarray | ImageError | None] = [cache.get(fingerprint) if cache else None
+                                                   for fingerprint, _ in photos]
+    missing = [position for position, features in enumerate(found) if features is None]
+    decoded = {}
+    for position, image in zip(missing, decode_images([photos[position][1] for position in missing]), strict=True):
         if isinstance(image, ImageError):
-            failed.append((write, image))
+            found[position] = image
         else:
-            images[write.product.id] = image
-    writable = [write for write in pending if not write.embed_image or write.product.id in images]
-    image_vectors = dict(zip(images, embedder.embed_images(list(images.values())), strict=True))
+            decoded[position] = image
+    if decoded:
+        for position, features in zip(decoded, embedder.image_features(list(decoded.values())), strict=True):
+            found[position] = features
+            if cache:
+                cache.put(photos[position][0], features)
+    return found
+
+
+def embed_writes(
+    pending: Sequence[PendingWrite], embedder: Embedder, cache: FeatureCache | None
+) -> tuple[list[EmbeddedWrite], list[tuple[PendingWrite, ImageError]]]:
+    """Compute what the writes need, in batches: text vectors, and image features (cached ones
+    are not recomputed). Products whose photo cannot be decoded come back separately with the
+    reason, and are not written."""
+    needs_image = [write for write in pending if write.embed_image]
+    features, failed = {}, []
+    for write, found in zip(needs_image, image_features([(write.image_fingerprint, write.image)
+                                                         for write in needs_image], embedder, cache), strict=True):
+        if isinstance(found, ImageError):
+            failed.append((write, found))
+        else:
+            features[write.product.id] = found
+    writable = [write for write in pending if not write.embed_image or write.product.id in features]
     needs_text = [write for write in writable if write.embed_text]
     text_vectors = dict(
         zip(
@@ -83,29 +120,59 @@ def embed_writes(
             embedder.embed_texts([write.product.embedding_text() for write in needs_text]), strict=True,
         )
     )
-    writes = [
+    embedded = [EmbeddedWrite(write, text_vectors.get(write.product.id), features.get(write.product.id))
+                for write in writable]
+    return embedded, failed
+
+
+def store_writes(store: ProductStore, spaces: ImageSpaces, embedded: Sequence[EmbeddedWrite]) -> None:
+    """Write products in one transaction, each with an image vector for every active image space."""
+    while True:
+        generations = spaces.active()
+        try:
+            store.save(product_writes(embedded, spaces, generations), generations)
+            return
+        except GenerationsChanged:
+            continue  # a refit began or ended meanwhile: vectors for the new set
+
+
+def product_writes(embedded: Sequence[EmbeddedWrite], spaces: ImageSpaces,
+                   generations: Sequence[str]) -> list[ProductWrite]:
+    """The store writes, with image vectors of the given generations made from the features."""
+    with_features = [write for write in embedded if write.image_features is not None]
+    vectors = spaces.vectors(np.stack([write.image_features for write in with_features]), generations) \
+        if with_features else {}
+    row = {write.pending.product.id: position for position, write in enumerate(with_features)}
+    return [
         ProductWrite(
-            product=write.product,
-            text_fingerprint=write.text_fingerprint,
-            image_fingerprint=write.image_fingerprint,
-            replaces=write.replaces,
-            text_vector=text_vectors.get(write.product.id),
-            image_vector=image_vectors.get(write.product.id),
+            product=write.pending.product,
+            text_fingerprint=write.pending.text_fingerprint,
+            image_fingerprint=write.pending.image_fingerprint,
+            replaces=write.pending.replaces,
+            text_vector=write.text_vector,
+            image_vectors={field: matrix[row[write.pending.product.id]] for field, matrix in vectors.items()}
+            if write.image_features is not None else None,
         )
-        for write in writable
+        for write in embedded
     ]
-    return writes, failed
 
 
 class ProductWriter:
     """Creates, replaces and deletes single products (the write API): validated, embedded where
-    something changed, written atomically (MULTI/EXEC under WATCH), searchable when it returns."""
+    something changed, written atomically (MULTI/EXEC under WATCH), searchable when it returns.
 
-    def __init__(self, store: ProductStore, embedder: Embedder, images: ProductImages, settings: Settings):
+    On a catalog without an index, the first write creates one over the image model's own
+    vectors: a projection cannot be learnt from one product (`python -m indexer reindex` fits
+    one once there are enough)."""
+
+    def __init__(self, store: ProductStore, spaces: ImageSpaces, images: ProductImages, settings: Settings,
+                 features: FeatureCache | None):
         self.store = store
-        self.embedder = embedder
+        self.spaces = spaces
+        self.embedder = spaces.embedder
         self.images = images
         self.settings = settings
+        self.features = features
         self._prepared = False
 
     def create(self, fields: dict, photo: bytes) -> Product:
@@ -132,10 +199,21 @@ class ProductWriter:
         draft = Product(**fields, image_path="(set below)")
         image = load_image(photo) if photo is not None else None
         if not self._prepared:  # a catalog may start empty and be filled through the API alone, or
-            # come from before autocomplete existed (its first write must not start a partial dictionary)
+            # have been loaded before autocomplete existed (a write must not start a partial dictionary)
             ensure_index(self.store.client, self.settings, self.embedder.text_dim, self.embedder.image_dim)
             self.store.ensure_suggestions()
             self._prepared = True
+        for _ in range(GENERATION_RETRIES):
+            try:
+                return self._write_once(draft, photo, image, must_exist)
+            except GenerationsChanged:
+                continue  # a refit began or ended meanwhile: write again with vectors for the new set
+        raise WriteConflict(draft.id)
+
+    def _write_once(self, draft: Product, photo: bytes | None, image, must_exist: bool) -> Product:
+        # Read before the WATCH begins: a change of the set after it then always fails the commit
+        # (or its check) as GenerationsChanged, never as a conflict with another write of the product.
+        generations = self.spaces.active()
         with self.store.watching(draft.id) as watched:
             stored = watched.state()
             if must_exist and stored.document is None:
@@ -151,12 +229,14 @@ class ProductWriter:
             pending = pending_write(product, source, fingerprint, stored, self.embedder)
             try:
                 if pending is not None:
-                    writes, _ = embed_writes([pending], self.embedder)  # the photo is already decoded
-                    watched.commit(writes[0])
+                    embedded, _ = embed_writes([pending], self.embedder, self.features)  # the photo is decoded
+                    watched.commit(product_writes(embedded, self.spaces, generations)[0], generations)
                     product = pending.product
             except BaseException as error:
                 self.images.discard(new_path)  # this write's own file; nothing points to it
                 if isinstance(error, redis.WatchError):
+                    if self.spaces.active() != generations:
+                        raise GenerationsChanged() from None
                     raise WriteConflict(draft.id) from None
                 raise
         if new_path:

@@ -1,6 +1,6 @@
 """Command line:
     python -m indexer load PATH [--limit N] [--recreate] [--algorithm A] [--metric M] [--quiet]
-    python -m indexer reindex [--algorithm A] [--metric M]
+    python -m indexer reindex [--algorithm A] [--metric M] [--quiet]
 """
 
 from __future__ import annotations
@@ -8,28 +8,28 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
 
 import redis
 
 from finder.config import ALGORITHMS, METRICS, ConfigError, Settings
 from finder.embeddings import Embedder
 from finder.index import (
+    IndexInfo,
     apply_synonyms,
     describe_index,
     dimension_mismatches,
     drop_index,
-    ensure_index,
-    rebuild_index,
     schema_mismatches,
     settings_mismatches,
 )
+from finder.projection import LDA, NONE, ImageSpaces
 from finder.redis_server import RedisUnavailable, check_modules, connect, resolve_redis
 from finder.schema import INDEX_ALIAS
 from finder.store import ProductStore
 from finder.synonyms import SynonymError, SynonymRules
 from indexer.catalog import CatalogError
 from indexer.loader import load_catalog
+from indexer.reindex import reindex as reindex_catalog
 
 MAX_PROBLEMS_SHOWN = 50
 
@@ -71,30 +71,22 @@ def load(args, settings: Settings, client) -> int:
         drop_index(client, existing.name)
         removed = store.delete_all()
         print(f"dropped index {existing.name} and {removed} keys", file=sys.stderr)
-    info = ensure_index(client, settings, embedder.text_dim, embedder.image_dim)
-    problems = dimension_mismatches(info, embedder.text_dim, embedder.image_dim)
-    if problems:
-        print(f"error: index {info.name}: {'; '.join(problems)}. Run again with --recreate to re-embed "
-              "the catalog with the configured models.", file=sys.stderr)
-        return 1
-    differences = settings_mismatches(info, settings)
-    if differences:
-        explicit = args.algorithm or args.metric
-        print(f"{'error' if explicit else 'note'}: index {info.name}: {'; '.join(differences)}. "
-              "Rebuild it with `python -m indexer reindex` (keeps the vectors) or load with --recreate.",
+        existing = None
+    if settings.image_projection == LDA and not embedder.projection_allowed:
+        print(f"note: IMAGE_PROJECTION=lda does not apply to {settings.image_model}: it embeds text too, and "
+              "free-text search compares its text vectors with the image vectors, so those stay its own",
               file=sys.stderr)
-        if explicit:
-            return 1
-    forgotten = apply_synonyms(client, info.name, SynonymRules.read(settings.synonyms))
-    if forgotten:
-        print(f"note: the index keeps synonyms the file no longer has ({', '.join(forgotten[:10])}); "
-              "`python -m indexer reindex` forgets them", file=sys.stderr)
-    report = load_catalog(args.path, store, embedder, limit=args.limit, show_progress=not args.quiet)
+    if existing and not _existing_index_fits(args, settings, client, embedder, existing):
+        return 1
+    report = load_catalog(args.path, store, embedder, settings, limit=args.limit, show_progress=not args.quiet)
     for problem in report.failed[:MAX_PROBLEMS_SHOWN]:
         print(f"skipped {problem}", file=sys.stderr)
     if len(report.failed) > MAX_PROBLEMS_SHOWN:
         print(f"... and {len(report.failed) - MAX_PROBLEMS_SHOWN} more skipped rows", file=sys.stderr)
+    for note in report.notes:
+        print(note)
     print(f"{args.path}: {report.summary()}")
+    info = describe_index(client)
     outdated = schema_mismatches(info, settings)
     if outdated:
         print(f"index {info.name} was made by an older version ({'; '.join(outdated)}): rebuilding it from the "
@@ -103,22 +95,57 @@ def load(args, settings: Settings, client) -> int:
     return 0
 
 
-def reindex(args, settings: Settings, client) -> int:
-    started = time.perf_counter()
+def _existing_index_fits(args, settings: Settings, client, embedder: Embedder, info: IndexInfo) -> bool:
+    """Check the live index against the configuration; False (with the error said) if loading
+    into it cannot work."""
+    spaces = ImageSpaces(client, embedder)
+    problems = spaces.mismatches(info.image_generation)
+    if not problems:
+        problems = dimension_mismatches(info, embedder.text_dim, spaces.embedder_for(info.image_generation).image_dim)
+    if problems:
+        print(f"error: index {info.name}: {'; '.join(problems)}. Run again with --recreate to re-embed "
+              "the catalog with the configured models.", file=sys.stderr)
+        return False
+    differences = settings_mismatches(info, settings)
+    if differences:
+        explicit = args.algorithm or args.metric
+        print(f"{'error' if explicit else 'note'}: index {info.name}: {'; '.join(differences)}. "
+              "Rebuild it with `python -m indexer reindex` (keeps the vectors) or load with --recreate.",
+              file=sys.stderr)
+        if explicit:
+            return False
+    wanted = LDA if settings.image_projection == LDA and embedder.projection_allowed else NONE
+    if (wanted == NONE) != (info.image_generation == NONE):
+        using = ("the image model's own vectors" if info.image_generation == NONE
+                 else f"image projection {info.image_generation}")
+        print(f"note: By Image uses {using} (IMAGE_PROJECTION={settings.image_projection}); "
+              "`python -m indexer reindex` moves the index to the configured image vectors", file=sys.stderr)
+    forgotten = apply_synonyms(client, info.name, SynonymRules.read(settings.synonyms))
+    if forgotten:
+        print(f"note: the index keeps synonyms the file no longer has ({', '.join(forgotten[:10])}); "
+              "`python -m indexer reindex` forgets them", file=sys.stderr)
+    return True
 
+
+def reindex(args, settings: Settings, client) -> int:
     def progress(fraction: float) -> None:
         if not args.quiet:
             print(f"\rindexing stored products: {fraction:.0%}", end="", file=sys.stderr, flush=True)
 
     try:
-        old, new = rebuild_index(client, settings, on_progress=progress)
+        report = reindex_catalog(client, settings, Embedder.from_settings(settings), show_progress=not args.quiet,
+                                 on_indexing=progress)
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    old, new = report.old, report.new
     entries = ProductStore(client).rebuild_suggestions()
-    print(f"\n{INDEX_ALIAS} now uses {new.name} ({new.algorithm} {new.metric}, {new.documents} products); "
+    print(file=sys.stderr)
+    for note in report.notes:
+        print(note)
+    print(f"{INDEX_ALIAS} now uses {new.name} ({new.algorithm} {new.metric}, {new.documents} products); "
           f"dropped {old.name} ({old.algorithm} {old.metric}); {entries} autocomplete entries rebuilt. "
-          f"{time.perf_counter() - started:.1f} s, searches answered throughout.")
+          f"{report.seconds:.1f} s, searches answered throughout.")
     return 0
 
 
@@ -137,11 +164,14 @@ def _parser() -> argparse.ArgumentParser:
     _index_options(load_command, "for a new index")
     load_command.set_defaults(command=load)
     reindex_command = commands.add_parser(
-        "reindex", help="rebuild the index with other settings, without downtime and without re-embedding",
+        "reindex", help="rebuild the index with other settings and refit the By Image projection, without downtime",
         description="Build a new index (algorithm, metric and HNSW_M / HNSW_EF_CONSTRUCTION from the options "
-        "and environment, synonyms from the SYNONYMS file) beside the live one, over the stored vectors, and "
-        "switch to it when it is complete; then rebuild the autocomplete dictionary from the stored products. "
-        "Searches keep answering throughout. Changing an embedding model needs `load --recreate` instead.",
+        "and environment, synonyms from the SYNONYMS file) beside the live one and switch to it when it is "
+        "complete. With IMAGE_PROJECTION=lda the By Image projection is fitted again on the stored products "
+        "(their photos' features come from the feature cache) and every product gets its new image vector; "
+        "with IMAGE_PROJECTION=none the index returns to the image model's own vectors. Nothing else is "
+        "re-embedded; the autocomplete dictionary is rebuilt from the stored products. Searches keep answering "
+        "throughout. Changing an embedding model needs `load --recreate` instead.",
     )
     _index_options(reindex_command, "of the new index")
     reindex_command.set_defaults(command=reindex)

@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from finder.config import DEFAULT_CATALOG, PROJECT_ROOT, Settings
 from finder.embeddings import Embedder
-from finder.index import ensure_index
+from finder.index import describe_index
 from finder.redis_server import connect
 from finder.store import ProductStore
 from indexer.loader import load_catalog
@@ -29,9 +29,13 @@ def settings_for(redis_url: str, **overrides) -> Settings:
 def load_into(settings: Settings, catalog: Path, **options):
     """Load a catalog the way `python -m indexer load` does, into settings.redis_url."""
     client = connect(settings.redis_url)
-    embedder = Embedder.from_settings(settings)
-    ensure_index(client, settings, embedder.text_dim, embedder.image_dim)
-    return load_catalog(catalog, ProductStore(client), embedder, show_progress=False, **options)
+    return load_catalog(catalog, ProductStore(client), Embedder.from_settings(settings), settings,
+                        show_progress=False, **options)
+
+
+def live_vectors(client, product_id: str):
+    """A product's stored vectors, from the fields the live index reads."""
+    return ProductStore(client).vectors(product_id, describe_index(client).sources)
 
 
 def serve_app(app):

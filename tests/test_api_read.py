@@ -48,8 +48,11 @@ def test_index_describes_the_live_index(http, client, settings):
     assert body["documents"] == live.documents
     assert body["vector_fields"] == [
         {"name": "text_vector", "dims": 384, "datatype": "FLOAT32"},
-        {"name": "image_vector", "dims": 1280, "datatype": "FLOAT32"},
+        {"name": "image_vector", "dims": 192, "datatype": "FLOAT32"},
     ]
+    projection = body["image_projection"]
+    assert projection["generation"] == live.image_generation and projection["dims"] == 192
+    assert projection["products"] == live.documents and projection["features"].startswith("efficientnet")
 
 
 def test_products_pages_cover_the_catalog_once(http, loaded_sample):

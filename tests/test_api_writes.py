@@ -11,10 +11,12 @@ import pytest
 from PIL import Image
 
 from app import create_app
+from finder.embeddings import Embedder
 from finder.index import describe_index
-from finder.redis_server import connect
+from finder.projection import NONE, ImageSpaces
+from finder.redis_server import EmbeddedRedis, connect
 from finder.store import ProductStore
-from tests.support import SAMPLE_CATALOG, load_into, settings_for
+from tests.support import SAMPLE_CATALOG, live_vectors, load_into, settings_for
 
 API_KEY = "test-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -29,13 +31,12 @@ def photo(product_id="70001") -> bytes:
 
 @pytest.fixture(scope="module")
 def writable(tmp_path_factory):
-    """An app with an API key over a server of its own holding the first 40 sample products."""
-    from finder.redis_server import EmbeddedRedis
-
+    """An app with an API key over a server of its own holding the first 120 sample products, enough
+    to learn a By Image projection from: writes make vectors of it."""
     folder = tmp_path_factory.mktemp("writable")
     with EmbeddedRedis(folder / "redis") as server:
         settings = settings_for(server.url, api_key=API_KEY, data_dir=folder)
-        load_into(settings, SAMPLE_CATALOG, limit=40)
+        load_into(settings, SAMPLE_CATALOG, limit=120)
         yield create_app(settings), connect(server.url)
 
 
@@ -71,6 +72,8 @@ def test_a_created_product_is_searchable_as_soon_as_the_response_is_sent(http, r
     assert found[0]["product"]["id"] == "api-scarf-1"
     similar = http.get("/api/products/70001/similar?by=image&k=5").json["results"]
     assert "api-scarf-1" in {r["product"]["id"] for r in similar}  # same photo as 70001
+    np.testing.assert_allclose(live_vectors(redis_client, "api-scarf-1")["image_vector"],
+                               live_vectors(redis_client, "70001")["image_vector"], atol=1e-6)  # same projection
     image = http.get("/images/api-scarf-1")
     assert image.status_code == 200 and image.data == photo("70001")
 
@@ -108,9 +111,8 @@ def test_concurrent_creates_of_one_id_give_one_201_and_409s(writable):
 
 
 def test_replace_re_embeds_only_what_changed(http, redis_client):
-    store = ProductStore(redis_client)
     create(http, {**SCARF, "id": "api-put-1"}, photo("70001"))
-    first = store.vectors("api-put-1")
+    first = live_vectors(redis_client, "api-put-1")
 
     created_urls = http.get("/api/products/api-put-1").json["thumbnail_url"]
     assert http.get(created_urls).status_code == 200
@@ -118,7 +120,7 @@ def test_replace_re_embeds_only_what_changed(http, redis_client):
                        json={"product": {**SCARF, "id": "api-put-1", "name": "Aurora Women Red Cotton Scarf"}})
     assert renamed.status_code == 200 and renamed.json["name"] == "Aurora Women Red Cotton Scarf"
     assert renamed.json["thumbnail_url"] == created_urls  # the same photo keeps its URLs
-    second = store.vectors("api-put-1")
+    second = live_vectors(redis_client, "api-put-1")
     assert not np.array_equal(first["text_vector"], second["text_vector"])
     np.testing.assert_array_equal(first["image_vector"], second["image_vector"])  # no new photo: kept
 
@@ -127,9 +129,10 @@ def test_replace_re_embeds_only_what_changed(http, redis_client):
                               | {"name": "Aurora Women Red Cotton Scarf"}),
         "image": (io.BytesIO(photo("70010")), "new.jpg")})
     assert recolored.status_code == 200
-    third = store.vectors("api-put-1")
+    third = live_vectors(redis_client, "api-put-1")
     np.testing.assert_array_equal(second["text_vector"], third["text_vector"])  # same text: kept
     assert not np.array_equal(second["image_vector"], third["image_vector"])
+    np.testing.assert_allclose(third["image_vector"], live_vectors(redis_client, "70010")["image_vector"], atol=1e-6)
     assert http.get("/images/api-put-1").data == photo("70010")
     assert recolored.json["thumbnail_url"] != created_urls  # a new photo, new URLs: no stale cache
     new_thumbnail = Image.open(io.BytesIO(http.get(recolored.json["thumbnail_url"]).data))
@@ -246,3 +249,21 @@ def test_bad_writes_are_clear_4xx_errors_and_write_nothing(http, redis_client, m
 def test_the_index_counts_exactly_the_stored_products(redis_client):
     documents = len(redis_client.keys("finder:product:*"))
     assert describe_index(redis_client).documents == documents == len(redis_client.keys("finder:search:*"))
+
+
+def test_the_first_write_to_an_empty_catalog_uses_the_models_own_vectors(tmp_path):
+    """No projection can be learnt from one product: the index starts without one (IMAGE_PROJECTION=lda
+    notwithstanding) until `python -m indexer reindex` fits one."""
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        settings = settings_for(server.url, api_key=API_KEY, data_dir=tmp_path)
+        assert settings.image_projection == "lda"
+        http = create_app(settings).test_client()
+        assert create(http, SCARF, photo("70001")).status_code == 201
+        client = connect(server.url)
+        info = describe_index(client)
+        assert info.image_generation == NONE and info.vector_fields["image_vector"].dims == 1280
+        own = Embedder.from_settings(settings).embed_images([photo("70001")])[0]
+        np.testing.assert_allclose(live_vectors(client, SCARF["id"])["image_vector"], own, atol=1e-6)
+        found = http.post("/api/search/image?k=1", data={"image": (io.BytesIO(photo("70001")), "a.jpg")}).json
+        assert found["results"][0]["product"]["id"] == SCARF["id"]
+        assert ImageSpaces(client, Embedder.from_settings(settings)).active() == (NONE,)

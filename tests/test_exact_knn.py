@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 
 from finder.config import Settings
-from finder.index import create_index, drop_index, wait_until_indexed
+from finder.index import create_index, describe_index, drop_index, wait_until_indexed
 from finder.queries import Filters
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, build_schema
 from finder.search import Search
+from tests.support import live_vectors
 
 K = 10
 TOLERANCE = 1e-4
@@ -36,19 +37,21 @@ def assert_exact_top_k(hits, ids, distances, k):
 
 
 @pytest.fixture(scope="module")
-def stored_vectors(loaded_sample, store, client):
+def stored_vectors(loaded_sample, client):
     ids = sorted(key.decode().rsplit(":", 1)[1] for key in client.keys("finder:search:*"))
-    vectors = [store.vectors(product_id) for product_id in ids]
+    vectors = [live_vectors(client, product_id) for product_id in ids]
     return ids, {field: np.stack([v[field] for v in vectors]) for field in (TEXT_VECTOR, IMAGE_VECTOR)}
 
 
 @pytest.fixture(scope="module", params=["COSINE", "IP", "L2"])
-def flat_search(request, loaded_sample, client, store, settings, embedder):
-    """A FLAT index with the given metric over the already stored products."""
+def flat_search(request, loaded_sample, client, store, settings):
+    """A FLAT index with the given metric over the already stored products (the live index's vectors)."""
     metric = request.param
+    live = describe_index(client)
+    dims = {name: field.dims for name, field in live.vector_fields.items()}
     flat_settings = Settings(index_algorithm="FLAT", distance_metric=metric)
-    schema = build_schema(flat_settings, embedder.text_dim, embedder.image_dim, name=f"test-flat-{metric.lower()}")
-    create_index(client, schema, alias=f"test-flat-{metric.lower()}-alias")
+    schema = build_schema(flat_settings, dims[TEXT_VECTOR], dims[IMAGE_VECTOR], name=f"test-flat-{metric.lower()}")
+    create_index(client, schema, alias=f"test-flat-{metric.lower()}-alias", image_generation=live.image_generation)
     wait_until_indexed(client, schema.index.name)
     yield metric, Search(client, store, settings, index_name=schema.index.name)
     drop_index(client, schema.index.name)

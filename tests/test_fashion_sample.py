@@ -13,7 +13,7 @@ from finder.redis_server import EmbeddedRedis, connect
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, build_schema
 from finder.search import Search
 from finder.store import ProductStore
-from tests.support import load_into, settings_for
+from tests.support import live_vectors, load_into, settings_for
 
 pytestmark = pytest.mark.fashion_sample
 
@@ -57,7 +57,7 @@ def test_similar_by_image_finds_the_same_kind_of_product(fashion, fashion_sample
     queries = [row["id"] for row in catalog_rows(fashion_sample) if row["articleType"] == article_type][:10]
     same = 0
     for product_id in queries:
-        hits = search.nearest(IMAGE_VECTOR, store.vectors(product_id)[IMAGE_VECTOR], 10, exclude_id=product_id)
+        hits = search.nearest(IMAGE_VECTOR, search.vectors(product_id)[IMAGE_VECTOR], 10, exclude_id=product_id)
         same += sum(hit.product.article_type == article_type for hit in hits)
     assert same / (10 * len(queries)) >= 0.9
 
@@ -73,9 +73,11 @@ def test_free_text_finds_matching_products(fashion):
 def test_flat_cosine_equals_numpy_on_8000_products(fashion):
     settings, client, store, _, _ = fashion
     ids = [key.decode().rsplit(":", 1)[1] for key in client.keys("finder:search:*")]
-    matrix = np.stack([store.vectors(product_id)[TEXT_VECTOR] for product_id in ids])
-    flat = build_schema(Settings(index_algorithm="FLAT"), 384, 1280, name="fashion-flat-cosine")
-    create_index(client, flat, alias="fashion-flat-alias")
+    live = describe_index(client)
+    matrix = np.stack([live_vectors(client, product_id)[TEXT_VECTOR] for product_id in ids])
+    flat = build_schema(Settings(index_algorithm="FLAT"), 384, live.vector_fields[IMAGE_VECTOR].dims,
+                        name="fashion-flat-cosine")
+    create_index(client, flat, alias="fashion-flat-alias", image_generation=live.image_generation)
     wait_until_indexed(client, flat.index.name)
     search = Search(client, store, settings, index_name=flat.index.name)
     for position in (0, 4000, 7999):

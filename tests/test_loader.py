@@ -11,10 +11,11 @@ import numpy as np
 from finder.config import PROJECT_ROOT
 from finder.index import describe_index
 from finder.products import Product
+from finder.projection import ACTIVE_KEY, PROJECTION_KEY_PREFIX, ImageSpaces
 from finder.redis_server import connect
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR
 from finder.store import ProductStore
-from tests.support import SAMPLE_CATALOG, load_into, settings_for
+from tests.support import SAMPLE_CATALOG, live_vectors, load_into, settings_for
 
 
 def sample_records():
@@ -41,7 +42,38 @@ def test_the_sample_loads_completely(loaded_sample, client, store):
     assert loaded_sample.loaded == len(records)
     info = describe_index(client)
     assert info.documents == len(records)
-    assert {name: field.dims for name, field in info.vector_fields.items()} == {TEXT_VECTOR: 384, IMAGE_VECTOR: 1280}
+    assert {name: field.dims for name, field in info.vector_fields.items()} == {TEXT_VECTOR: 384, IMAGE_VECTOR: 192}
+
+
+def test_the_sample_loads_with_a_projection_learnt_from_it(loaded_sample, client, embedder):
+    """The first load fits a projection, stores it beside the index and indexes its field."""
+    info = describe_index(client)
+    generation = info.image_generation
+    assert info.sources == {TEXT_VECTOR: TEXT_VECTOR, IMAGE_VECTOR: f"image_vector@{generation}"}
+    attributes = [dict(zip(pairs[::2], pairs[1::2], strict=True))
+                  for pairs in client.ft(info.name).info()["attributes"]]
+    image = next(attribute for attribute in attributes if attribute[b"attribute"] == b"image_vector")
+    assert image[b"identifier"] == f"image_vector@{generation}".encode()  # FT.CREATE ... AS image_vector
+    assert client.smembers(ACTIVE_KEY) == {generation.encode()}
+    assert client.keys(PROJECTION_KEY_PREFIX + "*") == [(PROJECTION_KEY_PREFIX + generation).encode()]
+    projection = ImageSpaces(client, embedder).projection(generation)
+    assert projection.about["products"] == len(sample_records()) and projection.dims == 192
+    assert projection.features == embedder.image_features_id
+    assert f"projection {generation} fitted on {len(sample_records())} products" in " ".join(loaded_sample.notes)
+    image_vectors = np.stack([vectors[IMAGE_VECTOR] for vectors in
+                              (live_vectors(client, record["id"]) for record in sample_records())])
+    assert image_vectors.shape == (len(sample_records()), 192) and image_vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(image_vectors, axis=1), 1.0, rtol=1e-5)
+    assert IMAGE_VECTOR.encode() not in client.hkeys("finder:search:70001")  # no unprojected vector beside it
+
+
+def test_re_running_the_sample_load_changes_nothing(loaded_sample, settings, client):
+    keys_before = sorted(client.keys("*"))
+    vectors_before = live_vectors(client, "70010")
+    again = load_into(settings, SAMPLE_CATALOG)
+    assert (again.loaded, again.skipped, again.failed, again.notes) == (0, loaded_sample.loaded, [], [])
+    assert sorted(client.keys("*")) == keys_before
+    np.testing.assert_array_equal(live_vectors(client, "70010")[IMAGE_VECTOR], vectors_before[IMAGE_VECTOR])
 
 
 def test_stored_products_match_the_catalog(loaded_sample, store):
@@ -56,12 +88,13 @@ def test_stored_products_match_the_catalog(loaded_sample, store):
         assert product.year == int(record["year"])
 
 
-def test_stored_vectors_are_the_models_vectors(loaded_sample, store, embedder):
+def test_stored_vectors_are_the_models_vectors(loaded_sample, client, store, embedder):
     product = store.get(sample_records()[3]["id"])
-    vectors = store.vectors(product.id)
-    assert vectors[TEXT_VECTOR].shape == (384,) and vectors[IMAGE_VECTOR].shape == (1280,)
+    vectors = live_vectors(client, product.id)
+    projected = ImageSpaces(client, embedder).embedder_for(describe_index(client).image_generation)
+    assert vectors[TEXT_VECTOR].shape == (384,) and vectors[IMAGE_VECTOR].shape == (192,)
     np.testing.assert_allclose(vectors[TEXT_VECTOR], embedder.embed_texts([product.embedding_text()])[0], atol=1e-5)
-    np.testing.assert_allclose(vectors[IMAGE_VECTOR], embedder.embed_images([product.image_path])[0], atol=1e-5)
+    np.testing.assert_allclose(vectors[IMAGE_VECTOR], projected.embed_images([product.image_path])[0], atol=1e-5)
 
 
 def test_a_rerun_over_an_unchanged_catalog_writes_nothing(fresh_redis, tmp_path):
@@ -81,16 +114,17 @@ def test_a_changed_name_re_embeds_the_text_and_keeps_the_image_vector(fresh_redi
     settings = settings_for(fresh_redis.url)
     catalog = copy_catalog(SAMPLE_CATALOG, tmp_path / "catalog", limit=5)
     load_into(settings, catalog)
-    store = ProductStore(connect(settings.redis_url))
+    client = connect(settings.redis_url)
+    store = ProductStore(client)
     changed_id = sample_records()[2]["id"]
-    before = store.vectors(changed_id)
+    before = live_vectors(client, changed_id)
     styles = catalog / "styles.csv"
     rows = list(csv.reader(styles.open(newline="", encoding="utf-8")))
     rows[3][-1] = "Completely Different Name Umbrella"
     with styles.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
     report = load_into(settings, catalog)
-    after = store.vectors(changed_id)
+    after = live_vectors(client, changed_id)
     assert (report.loaded, report.skipped) == (1, 4)
     assert store.get(changed_id).name == "Completely Different Name Umbrella"
     assert not np.allclose(before[TEXT_VECTOR], after[TEXT_VECTOR])

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 import redis
@@ -17,13 +18,15 @@ import redis
 from app import create_app
 from finder.config import PROJECT_ROOT
 from finder.embeddings import Embedder
-from finder.index import describe_index, ensure_index, rebuild_index
+from finder.index import describe_index, rebuild_index
 from finder.products import Product
+from finder.projection import ACTIVE_KEY, NONE, PROJECTION_KEY_PREFIX, ImageSpaces, image_field
 from finder.redis_server import EmbeddedRedis, connect
 from finder.schema import search_key
 from finder.store import ProductStore, UnexpectedReply, checked_reply, documents_from_mget
 from finder.suggestions import COUNTS_KEY, SUGGEST_KEY
 from indexer.loader import load_catalog
+from indexer.reindex import reindex
 from tests.support import SAMPLE_CATALOG, load_into, settings_for
 
 API_KEY = "reliability-key-0123456789"
@@ -91,11 +94,13 @@ def test_a_hung_redis_gives_503_within_the_timeout_and_no_hung_workers(small_cat
 
 
 def test_killing_redis_mid_load_loses_nothing_reported_and_the_load_resumes(tmp_path):
+    """A first load: features of every photo, the projection fitted and stored with the index, then
+    the products in batches, until Redis is killed. The resumed load keeps the projection and
+    recomputes no feature (the disk cache has them all)."""
     server = EmbeddedRedis(tmp_path / "redis").start()
     settings = settings_for(server.url, data_dir=tmp_path)
     client = connect(server.url)
     embedder = Embedder.from_settings(settings)
-    ensure_index(client, settings, embedder.text_dim, embedder.image_dim)
     reported: list[str] = []
 
     def written(ids):
@@ -104,7 +109,7 @@ def test_killing_redis_mid_load_loses_nothing_reported_and_the_load_resumes(tmp_
             os.kill(server.pid, signal.SIGKILL)  # right after Redis acknowledged the batch
 
     with pytest.raises(redis.ConnectionError):
-        load_catalog(SAMPLE_CATALOG, ProductStore(client), embedder, batch_size=64, show_progress=False,
+        load_catalog(SAMPLE_CATALOG, ProductStore(client), embedder, settings, batch_size=64, show_progress=False,
                      on_written=written)
     assert len(reported) == 128
     server.pid = None
@@ -112,12 +117,19 @@ def test_killing_redis_mid_load_loses_nothing_reported_and_the_load_resumes(tmp_
     try:
         client = connect(server.url)
         store = ProductStore(client)
+        info = describe_index(client)
+        generation = info.image_generation
+        assert generation != NONE and ImageSpaces(client, embedder).projection(generation) is not None
         assert None not in store.get_many(reported)
-        assert all(client.exists(search_key(product_id)) for product_id in reported)
-        assert describe_index(client).documents >= 128
-        resumed = load_catalog(SAMPLE_CATALOG, store, embedder, show_progress=False)
+        assert all(client.hexists(search_key(product_id), image_field(generation)) for product_id in reported)
+        assert info.documents >= 128
+        features = sorted((tmp_path / "image-features").rglob("*.npy"))
+        cached = {path: path.stat().st_mtime_ns for path in features}
+        resumed = load_catalog(SAMPLE_CATALOG, store, embedder, settings, show_progress=False)
         total = resumed.rows
         assert resumed.skipped >= 128 and resumed.loaded == total - resumed.skipped and not resumed.failed
+        assert resumed.notes == [] and describe_index(client).image_generation == generation  # no refit
+        assert len(features) == total and {path: path.stat().st_mtime_ns for path in features} == cached
         assert len(client.keys(Product.key_for("*"))) == len(client.keys(search_key("*"))) == total
         assert describe_index(client).documents == total
         counted = client.hgetall(COUNTS_KEY)  # each batch's suggestions were written with it, even the killed run's
@@ -127,41 +139,101 @@ def test_killing_redis_mid_load_loses_nothing_reported_and_the_load_resumes(tmp_
         server.stop()
 
 
+class Searching:
+    """Threads sending requests continuously; every answer must be a 200 with results."""
+
+    def __init__(self, app, requests: dict[str, Callable]):
+        self.failures: list = []
+        self.answered = 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(app, name, send)) for name, send in requests.items()]
+
+    def __enter__(self) -> Searching:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _run(self, app, name: str, send: Callable) -> None:
+        http = app.test_client()
+        while not self._stop.is_set():
+            response = send(http)
+            body = response.json
+            if response.status_code != 200 or not (body.get("results") or body.get("products")):
+                self.failures.append((name, response.status_code, body))
+            self.answered += 1
+
+
+def gets(*paths: str) -> dict[str, Callable]:
+    return {path: (lambda http, path=path: http.get(path)) for path in paths}
+
+
+def photo_search(http, product_id: str = "70042", query: str = "k=5"):
+    photo = (SAMPLE_CATALOG / "images" / f"{product_id}.jpg").read_bytes()
+    return http.post(f"/api/search/image?{query}", data={"image": (io.BytesIO(photo), "shot.jpg")})
+
+
 def test_reindexing_switches_the_index_while_searches_keep_answering(small_catalog):
     server, settings = small_catalog
     app = create_app(settings)
     client = connect(server.url)
-    failures, answered = [], [0]
-    stop = threading.Event()
-
-    def search_continuously(path):
-        http = app.test_client()
-        while not stop.is_set():
-            response = http.get(path)
-            body = response.json
-            if response.status_code != 200 or not (body.get("results") or body.get("products")):
-                failures.append((path, response.status_code, body))
-            answered[0] += 1
-
-    paths = ["/api/search?q=blue shirt&k=5", "/api/products/70001/similar?by=image&k=5",
-             "/api/products?gender=Men", "/api/search?q=watch&gender=Women&k=5"]
-    threads = [threading.Thread(target=search_continuously, args=(path,)) for path in paths]
-    for thread in threads:
-        thread.start()
-    try:
+    with Searching(app, gets("/api/search?q=blue shirt&k=5", "/api/products/70001/similar?by=image&k=5",
+                             "/api/products?gender=Men", "/api/search?q=watch&gender=Women&k=5")) as searching:
         old, flat = rebuild_index(client, settings.with_overrides(index_algorithm="FLAT", distance_metric="IP"))
         time.sleep(0.5)
         _, hnsw = rebuild_index(client, settings.with_overrides(index_algorithm="HNSW", distance_metric="COSINE"))
         time.sleep(0.5)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-    assert failures == []
-    assert answered[0] > 20
+    assert searching.failures == []
+    assert searching.answered > 20
     assert (old.algorithm, flat.algorithm, flat.metric, hnsw.algorithm) == ("HNSW", "FLAT", "IP", "HNSW")
     assert describe_index(client).name == hnsw.name and hnsw.documents == old.documents
     assert {name.decode() for name in client.execute_command("FT._LIST")} == {hnsw.name}  # old ones dropped
+
+
+def test_a_refit_moves_every_product_to_a_new_projection_while_searches_and_writes_go_on(small_catalog):
+    """A new generation is fitted, filled for every product (also those written during the refit),
+    indexed and switched to; the old one is gone. Searches by product, by photo and by an upload
+    made before the refit answer throughout, and find the photographed product first after it."""
+    server, settings = small_catalog
+    app = create_app(settings)
+    client = connect(server.url)
+    http = app.test_client()
+    upload_id = photo_search(http).json["query"]["upload_id"]
+    old = describe_index(client).image_generation
+    written, refitted = [], threading.Event()
+
+    def create_products():
+        http = app.test_client()
+        while not refitted.is_set():
+            product_id = f"refit-{len(written)}"
+            response = http.post("/api/products", headers=AUTH, data=product_form(product_id, "Refit Tee"))
+            written.append((product_id, response.status_code))
+
+    requests = {**gets("/api/products/70001/similar?by=image&k=5", f"/api/search/image/{upload_id}?k=5",
+                       "/api/search?q=blue shirt&k=5"), "photo search": photo_search}
+    writer = threading.Thread(target=create_products)
+    with Searching(app, requests) as searching:
+        writer.start()
+        report = reindex(client, settings, Embedder.from_settings(settings))
+        time.sleep(0.5)
+        refitted.set()
+        writer.join()
+    assert searching.failures == [] and searching.answered > 20
+    assert written and {status for _, status in written} == {201}
+    new = describe_index(client).image_generation
+    assert new not in (old, NONE) and report.new.image_generation == new
+    assert client.smembers(ACTIVE_KEY) == {new.encode()}
+    assert client.keys(PROJECTION_KEY_PREFIX + "*") == [(PROJECTION_KEY_PREFIX + new).encode()]
+    for key in client.keys(search_key("*")):
+        fields = client.hkeys(key)
+        assert image_field(new).encode() in fields and image_field(old).encode() not in fields, key
+    assert photo_search(http).json["results"][0]["product"]["id"] == "70042"
+    again = http.get(f"/api/search/image/{upload_id}?k=5").json["results"]
+    assert again[0]["product"]["id"] == "70042" and again[0]["distance"] < 1e-3
 
 
 def test_the_reindex_command(small_catalog):

@@ -11,7 +11,7 @@ from PIL import Image
 
 from app import create_app
 from app.openapi import openapi_document
-from tests.support import SAMPLE_CATALOG
+from tests.support import SAMPLE_CATALOG, live_vectors
 
 FIELD_OF_COLUMN = {"gender": "gender", "masterCategory": "category", "subCategory": "sub_category",
                    "articleType": "article_type", "baseColour": "color", "season": "season", "usage": "usage"}
@@ -266,11 +266,11 @@ def test_ef_runtime_can_be_set_per_request(http, settings):
     assert low["ef_runtime"] == 40  # never fewer candidates than results
 
 
-def test_vectors_are_returned_as_stored(http, store):
+def test_vectors_are_returned_as_stored(http, client):
     body = http.get("/api/products/70005/vectors").json
-    stored = store.vectors("70005")
+    stored = live_vectors(client, "70005")
     assert body["text"] == pytest.approx(stored["text_vector"].tolist())
-    assert body["image"] == pytest.approx(stored["image_vector"].tolist())
+    assert body["image"] == pytest.approx(stored["image_vector"].tolist()) and len(body["image"]) == 192
     assert http.get("/api/products/nope/vectors").status_code == 404
 
 
