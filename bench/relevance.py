@@ -22,8 +22,9 @@ Families (k = 10):
   and on article type + colour, against min(10, other products that match)
 
 Each system is the app started with `flask --app app serve` from a source tree, over its own
-data directory (the catalog is loaded on first use and reused), queried over HTTP one request at
-a time: "current" is this tree; --baseline REV is the code of a git revision, checked out in a
+data directory (the catalog is loaded on first use and reused; by default the tune split first,
+so the By Image projection learnt at load time never sees a test product), queried over HTTP one
+request at a time: "current" is this tree; --baseline REV is the code of a git revision, checked out in a
 worktree (for example the pure-vector search before hybrid search). --url measures a running app
 instead of starting one. Free-text latency (p50) is measured in the same run for every system.
 """
@@ -428,8 +429,12 @@ def worktree(revision: str) -> Path:
 
 
 @contextmanager
-def serving(source: Path, data_dir: Path, catalog: Path) -> Iterator[str]:
-    """`flask --app app serve` from a source tree over its own data directory."""
+def serving(source: Path, data_dir: Path, catalog: Path, learn_from: str) -> Iterator[str]:
+    """`flask --app app serve` from a source tree over its own data directory. With learn_from
+    "tune", a new data directory first gets the tune split alone, so what a load learns from the
+    catalog (the By Image projection) never sees the test products, loaded after it."""
+    if learn_from == "tune" and not (data_dir / "redis").exists():
+        load_split_first(source, data_dir, catalog, "tune")
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(data_dir), "CATALOG": str(catalog), "HOST": "127.0.0.1",
@@ -449,6 +454,24 @@ def serving(source: Path, data_dir: Path, catalog: Path) -> Iterator[str]:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def load_split_first(source: Path, data_dir: Path, catalog: Path, split: str) -> None:
+    """Load the products of one split of `catalog` into a new data directory (a catalog folder of
+    their rows beside it, its photos linked)."""
+    part = data_dir / f"catalog-{split}"
+    part.mkdir(parents=True, exist_ok=True)
+    with open(catalog / "styles.csv", encoding="utf-8-sig") as source_rows:
+        header, *rows = source_rows.read().splitlines()
+    kept = [row for row in rows if row.strip() and split_of(row.split(",", 1)[0].strip()) == split]
+    (part / "styles.csv").write_text("\n".join([header, *kept]) + "\n", encoding="utf-8")
+    if not (part / "images").exists():
+        (part / "images").symlink_to((catalog / "images").resolve())
+    env = {**os.environ, "DATA_DIR": str(data_dir)}
+    env.pop("REDIS_URL", None)
+    with open(data_dir / "serve.log", "ab") as log:
+        subprocess.run([sys.executable, "-m", "indexer", "load", str(part), "--quiet"], cwd=source, env=env,
+                       stdout=log, stderr=log, check=True)
 
 
 def _wait_for_health(url: str, process: subprocess.Popen, data_dir: Path) -> None:
@@ -523,6 +546,10 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--baseline", metavar="REV", help="also measure the app of this git revision")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--url", help="measure this running app (its catalog must be --catalog) instead")
+    parser.add_argument("--learn-from", choices=("tune", "all"), default="tune",
+                        help="tune: a new data directory loads the tune split first, so what is learnt from the "
+                             "catalog (the By Image projection) never sees the test products; all: the whole "
+                             "catalog at once, as a user loads it")
     parser.add_argument("--plot", type=Path, help="write the bar chart here (default: bench/results/)")
     args = parser.parse_args(argv)
     argv_shown = argv if argv is not None else sys.argv[1:]
@@ -542,7 +569,7 @@ def main(argv: list[str] | None = None) -> Report:
             systems[name], latencies[name], rankings[name] = run_queries(args.url, queries)
             continue
         data_dir = args.data_dir / ("current" if source == PROJECT_ROOT else source.name.replace("source-", "data-"))
-        with serving(source, data_dir, args.catalog) as url:
+        with serving(source, data_dir, args.catalog, args.learn_from) as url:
             systems[name], latencies[name], rankings[name] = run_queries(url, queries)
 
     context = {

@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from finder.products import SERVER_FIELDS
 from indexer.catalog import CatalogError, read_catalog
 from tests.support import SAMPLE_CATALOG
 
@@ -39,7 +40,7 @@ def test_fields_map_from_kaggle_columns(tmp_path):
     rows, problems = read_catalog(catalog)
     assert problems == []
     product = rows[0].product
-    assert product.model_dump(exclude={"pk", "image_path"}) == {
+    assert product.model_dump(exclude={"pk", *SERVER_FIELDS}) == {
         "id": "7", "name": "Lumen Red Dress", "gender": "Women", "category": "Apparel", "sub_category": "Dress",
         "article_type": "Dresses", "color": "Red", "season": "Summer", "year": 2012, "usage": "Party",
     }
