@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 import resource
 import subprocess
@@ -96,6 +97,8 @@ def run_locust(app: AppServer, redis_pid: int, workload: Path, mix: str, users: 
     locust_seconds = (children_after.ru_utime + children_after.ru_stime
                       - children_before.ru_utime - children_before.ru_stime)
     stats = read_locust_stats(Path(f"{prefix}_stats.csv"))
+    if not stats["Aggregated"].requests:
+        raise RuntimeError(f"no request completed within {duration} s; locust said:\n{done.stderr[-3000:]}")
     return LoadRun(
         workers=app.workers, threads=app.threads, mix=mix,
         total=stats.pop("Aggregated"), by_kind=stats,
@@ -108,13 +111,17 @@ def run_locust(app: AppServer, redis_pid: int, workload: Path, mix: str, users: 
 
 
 def read_locust_stats(path: Path) -> dict[str, Stats]:
-    """Locust's summary CSV: one row per request name plus `Aggregated`."""
+    """Locust's summary CSV: one row per request name plus `Aggregated`. A row without requests has
+    no percentiles ("N/A"); they read as NaN."""
+    def milliseconds(cell: str) -> float:
+        return math.nan if cell == "N/A" else float(cell)
+
     with open(path, newline="") as handle:
         return {
             row["Name"]: Stats(
                 requests=int(row["Request Count"]), failures=int(row["Failure Count"]),
-                requests_per_second=float(row["Requests/s"]), p50=float(row["50%"]), p99=float(row["99%"]),
-                mean=float(row["Average Response Time"]),
+                requests_per_second=float(row["Requests/s"]), p50=milliseconds(row["50%"]),
+                p99=milliseconds(row["99%"]), mean=float(row["Average Response Time"]),
             )
             for row in csv.DictReader(handle)
         }

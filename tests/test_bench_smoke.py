@@ -8,6 +8,8 @@ Each benchmark's measuring and reporting functions run against the session's sam
 from __future__ import annotations
 
 import json
+import urllib.request
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
@@ -68,11 +70,30 @@ def test_latency_runs(app_server, settings, tmp_path):
 
 
 def test_throughput_runs(app_server, settings, redis_server, tmp_path):
-    workload = sample_workload(connect(settings.redis_url), 20).save(tmp_path / "workload.json")
-    run = throughput.run_locust(app_server, redis_server.pid, workload, "mixed", users=4, spawn_rate=4,
-                                duration=3, out_dir=tmp_path)
+    workload = sample_workload(connect(settings.redis_url), 20)
+    # Every kind of request once before the clock starts, so lazy loading cannot fill the whole run.
+    product_id, text = workload.product_ids[0], workload.texts[0]
+    for path in (f"/api/products?{urlencode(workload.browse_filters[0])}", f"/api/search?{urlencode({'q': text})}",
+                 f"/api/products/{product_id}/similar?by=text", f"/api/products/{product_id}/similar?by=image"):
+        with urllib.request.urlopen(app_server.url + path, timeout=120) as answer:
+            assert answer.status == 200
+    run = throughput.run_locust(app_server, redis_server.pid, workload.save(tmp_path / "workload.json"), "mixed",
+                                users=4, spawn_rate=4, duration=5, out_dir=tmp_path)
     assert run.total.requests > 0 and set(run.by_kind) <= set(throughput.KINDS)
     assert_well_formed(throughput.report([run], 4, "test", CONTEXT), tmp_path)
+
+
+def test_a_locust_row_without_requests_has_no_percentiles(tmp_path):
+    stats_csv = tmp_path / "stats.csv"
+    stats_csv.write_text(
+        "Type,Name,Request Count,Failure Count,Average Response Time,Requests/s,50%,99%\n"
+        "GET,browse,3,1,12.5,1.5,11,20\n"
+        ",Aggregated,0,0,0.0,0.0,N/A,N/A\n"
+    )
+    stats = throughput.read_locust_stats(stats_csv)
+    browse = stats["browse"]
+    assert (browse.requests, browse.failures, browse.p50, browse.p99) == (3, 1, 11, 20)
+    assert stats["Aggregated"].requests == 0 and np.isnan(stats["Aggregated"].p50)
 
 
 def test_recall_runs(settings, loaded_sample, tmp_path):

@@ -91,3 +91,18 @@ def test_the_api_key_is_never_printed_with_the_settings():
     settings = Settings.from_env({"API_KEY": "a-secret-of-24-characters"})
     assert settings.api_key == "a-secret-of-24-characters"
     assert "a-secret" not in repr(settings)
+
+
+def test_every_runtime_directory_under_the_default_data_dir_is_ignored_by_git():
+    """Tests and `make run` write into data/; none of it may end up in a commit."""
+    if not (PROJECT_ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    settings = Settings.from_env({})
+    runtime_dirs = [
+        getattr(settings, name) for name in dir(Settings)
+        if name.endswith("_dir") and isinstance(getattr(Settings, name), property)
+    ]
+    assert len(runtime_dirs) >= 5
+    for directory in runtime_dirs:
+        check = subprocess.run(["git", "check-ignore", "-q", f"{directory}/"], cwd=PROJECT_ROOT)
+        assert check.returncode == 0, f"{directory} is not in .gitignore"
