@@ -24,6 +24,7 @@ import redis
 
 from finder.config import PROJECT_ROOT, Settings
 from finder.index import describe_index
+from finder.query_vectors import KEY_PREFIX as QUERY_CACHE_PREFIX
 from finder.redis_server import EmbeddedRedis, connect
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
@@ -53,11 +54,12 @@ class Latency:
         return cls(len(values), float(p50), float(p95), float(p99), float(values.mean()))
 
 
-def timed_answers(call: Callable, inputs: Sequence, warmup: int = WARMUP_CALLS) -> tuple[list[float], list]:
+def timed_answers(call: Callable, inputs: Sequence, warmup: int = WARMUP_CALLS,
+                  warmup_inputs: Sequence | None = None) -> tuple[list[float], list]:
     """Milliseconds of `call(item)` for each input, one at a time, and what each call returned.
-    `warmup` untimed calls come first: connections, caches and lazily loaded models are ready
-    before the clock starts."""
-    for item in list(inputs)[:warmup]:
+    Untimed calls come first, on `warmup_inputs` or else the first `warmup` inputs: connections,
+    caches and lazily loaded models are ready before the clock starts."""
+    for item in list(inputs)[:warmup] if warmup_inputs is None else warmup_inputs:
         call(item)
     timings, answers = [], []
     for item in inputs:
@@ -67,9 +69,10 @@ def timed_answers(call: Callable, inputs: Sequence, warmup: int = WARMUP_CALLS) 
     return timings, answers
 
 
-def time_each(call: Callable, inputs: Sequence, warmup: int = WARMUP_CALLS) -> list[float]:
+def time_each(call: Callable, inputs: Sequence, warmup: int = WARMUP_CALLS,
+              warmup_inputs: Sequence | None = None) -> list[float]:
     """Milliseconds of `call(item)` for each input (see timed_answers)."""
-    return timed_answers(call, inputs, warmup)[0]
+    return timed_answers(call, inputs, warmup, warmup_inputs)[0]
 
 
 def fmt(value, digits: int = 2) -> str:
@@ -377,3 +380,18 @@ def _wait_for_health(url: str, process: subprocess.Popen) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer /health within {SERVER_START_TIMEOUT_SECONDS:.0f} s")
+
+
+def clear_query_cache(client: redis.Redis) -> None:
+    keys = list(client.scan_iter(match=f"{QUERY_CACHE_PREFIX}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def query_cache_counts(client: redis.Redis) -> tuple[int, int]:
+    """Lookups and hits counted by every model's query-vector cache."""
+    lookups = hits = 0
+    for key in client.scan_iter(match=f"{QUERY_CACHE_PREFIX}*:stats", count=1000):
+        counted = client.hmget(key, ["lookups", "hits"])
+        lookups, hits = lookups + int(counted[0] or 0), hits + int(counted[1] or 0)
+    return lookups, hits

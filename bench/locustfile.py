@@ -5,8 +5,9 @@
 
 BENCH_WORKLOAD is a workload file written by bench.throughput (bench.workload.Workload).
 BENCH_MIX: `mixed` (browse 30%, similar 50% split evenly between by text and by image, free-text
-search 20%) or `similar` (similar only). Users send their next request as soon as the previous
-one answers (no think time), so requests per second measure what the server can take.
+search 20% from the workload's pool of shopper queries) or `similar` (similar only). Users send
+their next request as soon as the previous one answers (no think time), so requests per second
+measure what the server can take.
 FastHttpUser (geventhttpclient) costs the load generator several times less CPU than
 HttpUser (requests), which matters when it shares 2 cores with the server.
 """

@@ -77,9 +77,12 @@ def test_throughput_runs(app_server, settings, redis_server, tmp_path):
                  f"/api/products/{product_id}/similar?by=text", f"/api/products/{product_id}/similar?by=image"):
         with urllib.request.urlopen(app_server.url + path, timeout=120) as answer:
             assert answer.status == 200
-    run = throughput.run_locust(app_server, redis_server.pid, workload.save(tmp_path / "workload.json"), "mixed",
-                                users=4, spawn_rate=4, duration=5, out_dir=tmp_path)
+    client = connect(settings.redis_url)
+    run = throughput.run_locust(app_server, redis_server.pid, client, workload.save(tmp_path / "workload.json"),
+                                "mixed", users=4, spawn_rate=4, duration=5, out_dir=tmp_path)
     assert run.total.requests > 0 and set(run.by_kind) <= set(throughput.KINDS)
+    # A fifth of the mix is free text, each looking for its query vector in the cache (emptied first).
+    assert 0 < run.query_cache_lookups and run.query_cache_hits <= run.query_cache_lookups
     assert_well_formed(throughput.report([run], 4, "test", CONTEXT), tmp_path)
 
 
