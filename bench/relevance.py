@@ -529,7 +529,8 @@ def plot(systems: dict[str, dict[str, FamilyResult]], queries: list[Query], path
     axis.invert_yaxis()
     axis.set_xlim(0, 1.08)
     axis.set_xlabel("P@10 (attribute and similarity families) or hit@10 (known items)")
-    axis.legend(loc="lower right", fontsize=8)
+    # Above the bars: inside the axes it would hide the last bars' values.
+    axis.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(names), fontsize=8, frameon=False)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 
-from bench import latency, load_speed, recall, relevance, scale, throughput
+from bench import embedded_text, latency, load_speed, recall, relevance, scale, throughput
 from bench.common import Latency, Report, gunicorn, markdown_table
 from bench.exact import ExactNeighbours
 from bench.workload import sample_workload
@@ -178,3 +178,14 @@ def test_relevance_scores_hits_precision_and_ndcg():
     assert relevance.score(hit, ["a", "b"]) == (1.0, pytest.approx(1 / np.log2(3)))
     precision = relevance.Query("f", "/x", (), frozenset({"a", "b", "q"}), "precision", "q", exclude="q")
     assert relevance.score(precision, ["q", "a", "c"])[0] == 0.5  # 1 of the 2 others, the query product skipped
+
+
+def test_embedded_text_agreement_counts_neighbours_of_the_same_type_and_colour():
+    # Four products on a circle: each one's nearest others are its two neighbours, then the opposite.
+    angles = np.deg2rad([0, 10, 90, 180])
+    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    types = np.array(["Tshirts", "Tshirts", "Shirts", "Tshirts"])
+    colours = np.array(["Red", "Blue", "Red", "Red"])
+    by_type, by_both = embedded_text.agreement(vectors, types, colours, np.array([0]))
+    # Product 0's neighbours by similarity: 1 (Tshirts, Blue), 2 (Shirts, Red), 3 (Tshirts, Red).
+    assert (by_type, by_both) == (2 / 3, 1 / 3)
