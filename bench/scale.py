@@ -337,20 +337,21 @@ def plan_size(requested: int, measured: list[SizeRun], memory_budget: float, max
     return Plan(requested, products, reason)
 
 
-def plot(runs: list[SizeRun], path: Path, default_ef: int, vectors: str) -> Path:
+def plot(runs: list[SizeRun], path: Path, default_ef: int, vectors: str, dims: dict[str, int]) -> Path:
     """KNN latency (HNSW at the default EF_RUNTIME, or the largest measured, and FLAT) and
-    HNSW recall per EF_RUNTIME against the number of products, FLOAT32 runs. Dashed lines are
+    HNSW recall per EF_RUNTIME against the number of products, FLOAT32 runs (FLOAT16 if none). Dashed lines are
     the text vectors, solid lines the image vectors."""
     plt = pyplot()
-    float32 = sorted((run for run in runs if run.datatype == "FLOAT32"), key=lambda run: run.products)
-    sizes = [run.products for run in float32]
-    ef_values = sorted({p.ef_runtime for p in float32[0].knn if p.algorithm == "HNSW"})
+    datatype = "FLOAT32" if any(run.datatype == "FLOAT32" for run in runs) else "FLOAT16"
+    plotted = sorted((run for run in runs if run.datatype == datatype), key=lambda run: run.products)
+    sizes = [run.products for run in plotted]
+    ef_values = sorted({p.ef_runtime for p in plotted[0].knn if p.algorithm == "HNSW"})
     default_ef = default_ef if default_ef in ef_values else ef_values[-1]
     colors = dict(zip(ef_values, plt.cm.viridis(np.linspace(0, 0.9, len(ef_values))), strict=True))
 
     def series(run_field: str, algorithm: str, ef: int | None, value) -> list[float]:
         return [next(value(p) for p in run.knn if (p.field, p.algorithm, p.ef_runtime) == (run_field, algorithm, ef))
-                for run in float32]
+                for run in plotted]
 
     figure, (latency_axis, recall_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
     for name, style in ((TEXT_VECTOR, "--"), (IMAGE_VECTOR, "-")):
@@ -361,11 +362,12 @@ def plot(runs: list[SizeRun], path: Path, default_ef: int, vectors: str) -> Path
             recall_axis.plot(sizes, series(name, "HNSW", ef, lambda p: p.recall), style, marker="o",
                              color=colors[ef], label=f"EF {ef}" if name == IMAGE_VECTOR else None)
     latency_axis.set(xscale="log", yscale="log", xlabel="products", ylabel="KNN p50, ms (FT.SEARCH, k=10)",
-                     title=f"KNN latency, {vectors} FLOAT32 vectors")
-    lowest = min(p.recall for run in float32 for p in run.knn)
+                     title=f"KNN latency, {vectors} {datatype} vectors")
+    lowest = min(p.recall for run in plotted for p in run.knn)
     bottom = 0.0 if lowest < 0.5 else math.floor((lowest - 0.005) * 100) / 100  # zoom in when all are high
     recall_axis.set(xscale="log", xlabel="products", ylabel="recall@10 vs exact", ylim=(bottom, 1.002),
-                    title=f"HNSW recall, {vectors} vectors (dashed: text 384-d, solid: image 1280-d)")
+                    title=f"HNSW recall, {vectors} vectors (dashed: text {dims[TEXT_VECTOR]}-d, "
+                          f"solid: image {dims[IMAGE_VECTOR]}-d)")
     for axis in (latency_axis, recall_axis):
         axis.grid(alpha=0.3, which="both")
         axis.legend(fontsize=7)
@@ -442,7 +444,8 @@ def main(argv: list[str] | None = None) -> Report:
         context = {
             "machine": machine(),
             "server": redis_versions(client),
-            "index": "HNSW (M 16, EF_CONSTRUCTION 200) or FLAT, COSINE, text 384-d + image 1280-d; hybrid policy AUTO",
+            "index": f"HNSW (M 16, EF_CONSTRUCTION 200) or FLAT, COSINE, text {catalog.dims[TEXT_VECTOR]}-d + image "
+                     f"{catalog.dims[IMAGE_VECTOR]}-d; hybrid policy AUTO",
             "data": (f"metadata drawn from {args.catalog.name} rows; " + (
                 f"vectors between a real product's stored vectors and one of its {catalog.NEIGHBOURS} nearest "
                 f"real neighbours, plus noise of {catalog.NOISE} x the median nearest-neighbour distance "
@@ -463,7 +466,8 @@ def main(argv: list[str] | None = None) -> Report:
                 runs.append(measure_size(client, server.pid, catalog, products, "FLOAT16", args.queries,
                                          args.flat_queries, args.ef))
     result = report(runs, plans, bench_command("bench.scale", argv), context, catalog.kind)
-    figure = plot(runs, RESULTS_DIR / f"scale-{catalog.kind}.png", Settings().hnsw_ef_runtime, catalog.kind)
+    figure = plot(runs, RESULTS_DIR / f"scale-{catalog.kind}.png", Settings().hnsw_ef_runtime, catalog.kind,
+                  catalog.dims)
     result.add("Plot", f"![scale]({figure.name})")
     return publish(result)
 

@@ -122,7 +122,9 @@ def test_scale_runs(vectors, settings, loaded_sample, tmp_path):
     plan = scale.plan_size(1_000_000, runs[:2], memory_budget=1e9, max_load_seconds=3600)
     assert plan.products < 1_000_000 and plan.reason
     assert_well_formed(scale.report(runs, [plan], "test", CONTEXT), tmp_path)
-    assert_png(scale.plot(runs, tmp_path / "scale.png", default_ef=100, vectors=vectors))
+    assert_png(scale.plot(runs, tmp_path / "scale.png", default_ef=100, vectors=vectors, dims=catalog.dims))
+    assert_png(scale.plot([run for run in runs if run.datatype == "FLOAT16"], tmp_path / "scale-float16.png",
+                          default_ef=100, vectors=vectors, dims=catalog.dims))
 
 
 def test_load_speed_runs(tmp_path):
