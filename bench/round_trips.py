@@ -1,5 +1,7 @@
-"""What fetching result metadata costs: one JSON.MGET (what finder does) against returning the
-fields from the search hash, and against one JSON.GET per result (the original demo).
+"""What fetching result metadata costs: one server-side script for the product, its vector, the
+KNN and the documents (what finder does, finder/search_and_fetch.py) against the same in three
+round trips (what finder did before), against returning the fields from the search hash, and
+against one JSON.GET per result (the original demo).
 
     REDIS_URL=redis://... .venv/bin/python -m bench.round_trips [--queries 500] [--k 12]
 
@@ -13,17 +15,30 @@ import argparse
 import statistics
 import time
 
+import numpy as np
+
 from finder.config import Settings
 from finder.products import Product
 from finder.queries import knn_query
 from finder.redis_server import connect, json_commands, resolve_redis
-from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, product_id_from_search_key
+from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, product_id_from_search_key, search_key
 from finder.search import Search
 from finder.store import SEARCH_FIELDS, ProductStore
 
 
 def finder_way(search: Search, product_id: str, k: int):
     return search.similar(product_id, IMAGE_VECTOR, k)
+
+
+def three_trips_way(search: Search, product_id: str, k: int):
+    pipe = search.client.pipeline(transaction=False)
+    json_commands(pipe).get(Product.key_for(product_id))
+    pipe.hget(search_key(product_id), search.index_info().sources[IMAGE_VECTOR])
+    _, raw = pipe.execute()
+    query = knn_query(IMAGE_VECTOR, np.frombuffer(raw, dtype=np.float32), k + 1,
+                      ef_runtime=search.settings.hnsw_ef_runtime)
+    docs = search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
+    return search.store.get_many([product_id_from_search_key(doc.id.decode()) for doc in docs])
 
 
 def hash_fields_way(search: Search, product_id: str, k: int):
@@ -42,7 +57,8 @@ def per_product_way(search: Search, product_id: str, k: int):
 
 
 VARIANTS = {
-    "ids + one JSON.MGET (finder)": finder_way,
+    "one script: product, vector, KNN, JSON.MGET (finder)": finder_way,
+    "product and vector, KNN, one JSON.MGET (finder before)": three_trips_way,
     "fields returned from the search hash": hash_fields_way,
     "one JSON.GET per result (original demo)": per_product_way,
 }
@@ -62,7 +78,8 @@ def main() -> None:
           f"{search.index_info().algorithm} EF_RUNTIME {settings.hnsw_ef_runtime}\n")
     print("| variant | round trips | p50 ms | p95 ms |")
     print("|---|---:|---:|---:|")
-    trips = {"ids + one JSON.MGET (finder)": "3", "fields returned from the search hash": "2",
+    trips = {"one script: product, vector, KNN, JSON.MGET (finder)": "1",
+             "product and vector, KNN, one JSON.MGET (finder before)": "3", "fields returned from the search hash": "2",
              "one JSON.GET per result (original demo)": f"{args.k + 3}"}
     for name, run in VARIANTS.items():
         for product_id in ids[:20]:

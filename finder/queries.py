@@ -21,6 +21,7 @@ from finder.words import escaped
 
 DIALECT = 2
 DISTANCE_FIELD = VectorQuery.DISTANCE_ID
+VECTOR_PARAM = VectorQuery.VECTOR_PARAM  # the query parameter that holds the query vector
 FACET_LIMIT = 1000  # values per facet; the largest real catalogs have ~150 article types
 # BM25 as Lucene computes it. RediSearch's default (TF-IDF) and its older BM25 divide by the
 # distance between matched terms and tie often on OR queries.
@@ -111,7 +112,7 @@ def count_query(filters: Filters = NO_FILTERS) -> Query:
 
 def knn_query(
     vector_field: str,
-    vector: np.ndarray,
+    vector: np.ndarray | None,
     k: int,
     filters: Filters = NO_FILTERS,
     ef_runtime: int | None = None,
@@ -122,10 +123,12 @@ def knn_query(
 
     ef_runtime applies to HNSW only (FLAT rejects it). hybrid_policy AUTO lets RediSearch choose
     per query between ADHOC_BF (brute force over the filtered products, for selective filters)
-    and BATCHES (KNN batches checked against the filter, for broad ones)."""
+    and BATCHES (KNN batches checked against the filter, for broad ones). Without a vector, the
+    VECTOR_PARAM parameter is left for the caller to fill (finder.search_and_fetch sends a
+    stored vector that way)."""
     expression = filters.expression()
     return VectorQuery(
-        vector=np.asarray(vector, dtype=np.float32).tobytes(),
+        vector=b"" if vector is None else np.asarray(vector, dtype=np.float32).tobytes(),
         vector_field_name=vector_field,
         return_fields=[],
         filter_expression=None if expression == "*" else expression,

@@ -1,8 +1,9 @@
 """Running queries against the index and turning their answers into products.
 
-Round trips per request: browse 2 (ids, then one JSON.MGET), similar 3 (product and its vector
-in one pipeline, the KNN query, one JSON.MGET), free-text and photo search 2, facets 1 (every
-attribute's aggregate in one pipeline).
+Round trips per request: browse, similar and photo search 1 (the query and the documents it
+found read by one script, finder/search_and_fetch.py), free-text search 3 (spelling, the
+retrievers in one pipeline, the documents), facets 1 (every attribute's aggregate in one
+pipeline).
 
 A KNN query runs against one description of the live index (its physical name, the hash fields
 its vectors come from, its image space), cached briefly: the query vector is read or projected
@@ -28,13 +29,15 @@ from finder.projection import ImageSpaces, MissingProjection
 from finder.queries import (
     DISTANCE_FIELD,
     NO_FILTERS,
+    VECTOR_PARAM,
     Filters,
     browse_query,
     count_query,
     facet_command,
     knn_query,
 )
-from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, NUMERIC_FIELDS, product_id_from_search_key
+from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, NUMERIC_FIELDS
+from finder.search_and_fetch import Answer, SearchAndFetch
 from finder.store import ProductStore
 
 INDEX_INFO_TTL_SECONDS = 10.0
@@ -81,16 +84,26 @@ class Search:
         self.settings = settings
         self.index_name = index_name
         self.spaces = spaces  # projects photos for photo search (nearest_to_photo)
+        self._search_and_fetch = SearchAndFetch(client)
         self._index_info: IndexInfo | None = None
         self._index_info_at = 0.0
 
     def count(self, filters: Filters = NO_FILTERS) -> int:
-        return self._search(count_query(filters)).total
+        try:
+            return self.client.ft(self.index_name).search(count_query(filters)).total
+        except redis.ResponseError as error:
+            if is_missing_index(error):  # nothing loaded yet: an empty catalog, not an error
+                return 0
+            raise
 
     def browse(self, offset: int, limit: int, filters: Filters = NO_FILTERS) -> Page:
-        result = self._search(browse_query(offset, limit, filters))
-        ids = [product_id_from_search_key(_text(doc.id)) for doc in result.docs]
-        return Page(total=result.total, products=[p for p in self.store.get_many(ids) if p is not None])
+        try:
+            answer = self._search_and_fetch(self.index_name, browse_query(offset, limit, filters))
+        except redis.ResponseError as error:
+            if is_missing_index(error):  # nothing loaded yet: an empty catalog, not an error
+                return Page(total=0, products=[])
+            raise
+        return Page(total=answer.total, products=_products(answer))
 
     def facets(self, filters: Filters = NO_FILTERS) -> tuple[int, dict[str, list[tuple[str | int, int]]]]:
         """The number of products passing the filters and, per filterable attribute, its values
@@ -147,12 +160,18 @@ class Search:
         """Products most similar to a stored product by one of its vectors; None if unknown."""
 
         def search(info: IndexInfo) -> Similar | None:
-            product, vector = self.store.product_with_vector(product_id, info.sources[vector_field])
-            if product is None:
+            wanted = k + 1  # the product itself is usually its own nearest neighbour
+            query = self._knn_query(info, vector_field, None, wanted, filters, ef_runtime)
+            try:
+                document, answer = self._search_and_fetch.from_product(
+                    product_id, info.sources[vector_field], info.name, query, query.params, VECTOR_PARAM)
+            except redis.ResponseError as error:
+                raise IndexOutdated() from error  # see _hits
+            if document is None:
                 return None
-            if vector is None:
+            if answer is None:
                 raise IndexOutdated()  # its vector of that space was retired by a refit (or never made)
-            return Similar(product, self._hits(info, vector_field, vector, k, filters, ef_runtime, product_id))
+            return Similar(Product.from_stored(document), self._found_hits(info, answer, k, product_id))
 
         return self.in_live_index(search)
 
@@ -197,35 +216,29 @@ class Search:
               ef_runtime: int | None, exclude_id: str | None = None) -> list[Hit]:
         """The KNN query against the index `info` describes, by its physical name."""
         wanted = k + 1 if exclude_id else k  # the excluded product is usually its own nearest neighbour
-        query = knn_query(
-            vector_field, vector, wanted, filters,
-            ef_runtime=self.effective_ef_runtime(ef_runtime, wanted, info),
-            hybrid_policy=self.settings.hybrid_policy,
-        )
+        query = self._knn_query(info, vector_field, vector, wanted, filters, ef_runtime)
         try:
-            result = self.client.ft(info.name).search(query, query_params=query.params)
+            answer = self._search_and_fetch(info.name, query, query.params)
         except redis.ResponseError as error:
             # Dropped after a re-index, or of another algorithm than described (FLAT rejects EF_RUNTIME).
             raise IndexOutdated() from error
-        distances = {}
-        for doc in result.docs:
-            product_id = product_id_from_search_key(_text(doc.id))
-            if product_id != exclude_id:
-                distances[product_id] = float(getattr(doc, DISTANCE_FIELD))
-        ids = list(distances)[:k]
-        return [
-            Hit(product, distances[product.id], similarity_score(info.metric, distances[product.id]))
-            for product in self.store.get_many(ids)
-            if product is not None
-        ]
+        return self._found_hits(info, answer, k, exclude_id)
 
-    def _search(self, query):
-        try:
-            return self.client.ft(self.index_name).search(query)
-        except redis.ResponseError as error:
-            if is_missing_index(error):  # nothing loaded yet: an empty catalog, not an error
-                return _EMPTY
-            raise
+    def _knn_query(self, info: IndexInfo, vector_field: str, vector: np.ndarray | None, k: int, filters: Filters,
+                   ef_runtime: int | None):
+        return knn_query(vector_field, vector, k, filters, ef_runtime=self.effective_ef_runtime(ef_runtime, k, info),
+                         hybrid_policy=self.settings.hybrid_policy)
+
+    @staticmethod
+    def _found_hits(info: IndexInfo, answer: Answer, k: int, exclude_id: str | None) -> list[Hit]:
+        hits = []
+        for found in answer.found:
+            if found.product_id == exclude_id or found.document is None:
+                continue
+            distance = float(found.fields[DISTANCE_FIELD.encode()])
+            hits.append(Hit(Product.from_stored(found.document), distance, similarity_score(info.metric, distance)))
+        return hits[:k]
+
 
 
 def _facet_values(attribute: str, reply: list) -> list[tuple[str | int, int]]:
@@ -240,13 +253,5 @@ def _facet_values(attribute: str, reply: list) -> list[tuple[str | int, int]]:
     return values
 
 
-class _EmptyResult:
-    total = 0
-    docs: list = []
-
-
-_EMPTY = _EmptyResult()
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _products(answer: Answer) -> list[Product]:
+    return [Product.from_stored(found.document) for found in answer.found if found.document is not None]

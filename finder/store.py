@@ -46,11 +46,18 @@ class UnexpectedReply(redis.ConnectionError):
     """Redis answered with a reply that does not fit the command: treated as a broken connection."""
 
 
-def checked_reply(command: str, reply, expected_type: type):
-    """A reply that is None or of the expected type; anything else raises UnexpectedReply."""
-    if reply is not None and not isinstance(reply, expected_type):
-        raise UnexpectedReply(f"{command} answered {str(reply)[:200]!r}")
-    return reply
+@contextmanager
+def refusing_unexpected_replies(client: redis.Redis) -> Iterator[None]:
+    """A read whose reply does not fit its command fails as a connection error (503) after
+    dropping every pooled connection, in case one is out of step: never a 500, never a
+    guessed product. (The load test's undecoded documents came from redis-py's JSON parsers,
+    fixed in finder.redis_server.json_commands; this stays as the guard for anything alike.)"""
+    try:
+        yield
+    except UnexpectedReply as error:
+        log.warning("%s; reconnecting", error)
+        client.connection_pool.disconnect()
+        raise
 
 
 def documents_from_mget(reply, expected: int) -> list[list[dict] | None]:
@@ -140,7 +147,7 @@ class ProductStore:
         if not product_ids:
             return []
         reply = json_commands(self.client).mget([Product.key_for(pid) for pid in product_ids], "$")
-        with self._refusing_unexpected_replies():
+        with refusing_unexpected_replies(self.client):
             documents = documents_from_mget(reply, len(product_ids))
         return [Product.from_stored(found[0]) if found else None for found in documents]
 
@@ -151,30 +158,6 @@ class ProductStore:
         if all(raw is None for raw in values):
             return None
         return {name: _vector_array(raw) for name, raw in zip(sources, values, strict=True) if raw}
-
-    def product_with_vector(self, product_id: str, field: str) -> tuple[Product | None, np.ndarray | None]:
-        """A product and one of its vectors, in one round trip."""
-        pipe = self.client.pipeline(transaction=False)
-        json_commands(pipe).get(Product.key_for(product_id))
-        pipe.hget(search_key(product_id), field)
-        document, raw = pipe.execute()
-        with self._refusing_unexpected_replies():
-            checked_reply("JSON.GET", document, dict)
-            checked_reply("HGET", raw, bytes)
-        return (Product.from_stored(document) if document else None), (_vector_array(raw) if raw else None)
-
-    @contextmanager
-    def _refusing_unexpected_replies(self) -> Iterator[None]:
-        """A read whose reply does not fit its command fails as a connection error (503) after
-        dropping every pooled connection, in case one is out of step: never a 500, never a
-        guessed product. (The load test's undecoded documents came from redis-py's JSON parsers,
-        fixed in finder.redis_server.json_commands; this stays as the guard for anything alike.)"""
-        try:
-            yield
-        except UnexpectedReply as error:
-            log.warning("%s; reconnecting", error)
-            self.client.connection_pool.disconnect()
-            raise
 
     def stored_state(self, product_ids: Iterable[str], image_field: str | None = None) -> dict[str, StoredState]:
         """Stored document and vector fingerprints for many ids, in few round trips; with
@@ -198,7 +181,7 @@ class ProductStore:
         keys = _unique(self.client.scan_iter(match=Product.key_for("*"), count=READ_CHUNK))  # SCAN may repeat
         for chunk in iter(lambda: list(islice(keys, READ_CHUNK)), []):
             reply = json_commands(self.client).mget(chunk, "$")
-            with self._refusing_unexpected_replies():
+            with refusing_unexpected_replies(self.client):
                 found = documents_from_mget(reply, len(chunk))
             yield from (document[0] for document in found if document)  # None: deleted meanwhile
 

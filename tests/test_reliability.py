@@ -23,7 +23,8 @@ from finder.products import Product
 from finder.projection import ACTIVE_KEY, NONE, PROJECTION_KEY_PREFIX, ImageSpaces, image_field
 from finder.redis_server import EmbeddedRedis, connect
 from finder.schema import search_key
-from finder.store import ProductStore, UnexpectedReply, checked_reply, documents_from_mget
+from finder.search_and_fetch import answer_from_reply, document_from_json
+from finder.store import ProductStore, UnexpectedReply, documents_from_mget
 from finder.suggestions import COUNTS_KEY, SUGGEST_KEY
 from indexer.loader import load_catalog
 from indexer.reindex import reindex
@@ -321,6 +322,17 @@ def test_a_reply_of_another_shape_is_refused_not_served():
         with pytest.raises(UnexpectedReply) as refused:
             documents_from_mget(reply, 2)
         assert isinstance(refused.value, redis.ConnectionError)
-    assert checked_reply("JSON.GET", document, dict) is document and checked_reply("HGET", None, bytes) is None
-    with pytest.raises(UnexpectedReply):
-        checked_reply("JSON.GET", '{"id": "1"}', dict)
+    # The search script's replies: FT.SEARCH's and JSON.MGET's as Redis sends them.
+    assert document_from_json(b'[{"id": "1", "name": "Shirt"}]') == document
+    answer = answer_from_reply([2, b"finder:search:1", [b"d", b"0.5"], b"finder:search:2", [b"d", b"0.7"]],
+                               [b'[{"id": "1"}]', None])
+    assert [(found.product_id, found.fields, found.document) for found in answer.found] == [
+        ("1", {b"d": b"0.5"}, {"id": "1"}), ("2", {b"d": b"0.7"}, None)]
+    assert answer.total == 2
+    assert [found.product_id for found in answer_from_reply([5, b"finder:search:9"], [b'[{"id": "9"}]']).found] == ["9"]
+    for raw in (b'{"id": "1"}', b"not json", b"[]", b'[{"id": "1"}, {"id": "2"}]'):
+        with pytest.raises(UnexpectedReply):
+            document_from_json(raw)
+    for reply, documents in (([1, b"finder:search:1"], []), ("OK", []), ([1, b"finder:search:1"], None)):
+        with pytest.raises(UnexpectedReply):
+            answer_from_reply(reply, documents)
