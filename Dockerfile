@@ -16,7 +16,7 @@ COPY indexer indexer
 COPY templates templates
 COPY static static
 
-# Export the image model to ONNX once, at build time, so containers start ready to embed.
+# Export the models to ONNX once, at build time, so containers start ready to embed.
 RUN python -c "from finder.config import Settings; from finder.embeddings import Embedder; \
 Embedder.from_settings(Settings()).warm_up()"
 

@@ -341,7 +341,7 @@ class AppServer:
 def gunicorn(redis_url: str, data_dir: Path, workers: int, threads: int,
              extra_env: dict[str, str] | None = None) -> Iterator[AppServer]:
     """The real app under gunicorn (app/gunicorn_config.py), configured through the environment
-    like production; data_dir holds the exported image model."""
+    like production; data_dir holds the exported models."""
     port = free_port()
     env = {
         **os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(data_dir), "HOST": "127.0.0.1",

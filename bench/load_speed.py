@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.load_speed [--catalog PATH] [--limit N]
 
 - cold: `python -m indexer load CATALOG` with DATA_DIR a new temporary directory, so Redis is
-  empty and the image model has not been exported yet; timed from the command's start to its
+  empty and the models have not been exported yet; timed from the command's start to its
   exit (Python start, embedded Redis start, model load and ONNX export, embedding, writes).
 - warm: the same command again; every product is unchanged and skipped without embedding.
 - model load on its own, in a fresh process: imports plus both models, with an empty model
@@ -101,7 +101,7 @@ def measure(catalog: Path, limit: int | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as folder:
         data_dir = Path(folder)
         fresh_model_load = model_load_seconds(data_dir / "fresh-cache")
-        cold = timed_load("cold", catalog, data_dir, limit)  # exports the model into data_dir/models again
+        cold = timed_load("cold", catalog, data_dir, limit)  # exports the models into data_dir/models again
         warm = timed_load("warm re-run", catalog, data_dir, limit)
         cached_model_load = model_load_seconds(data_dir)
         rates = embedding_rates(catalog, data_dir, min(EMBEDDING_SAMPLE, limit or EMBEDDING_SAMPLE))
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> Report:
         "machine": machine(),
         "catalog": f"{args.catalog.name}{f', first {args.limit} rows' if args.limit else ''}",
         "index": "the defaults: HNSW COSINE FLOAT32, M 16, EF_CONSTRUCTION 200; embedded Redis (append-only file on)",
-        "models": "all-MiniLM-L6-v2 (text, 384-d, PyTorch) and EfficientNet-Lite0 (image, 1280-d, ONNX Runtime), CPU",
+        "models": "all-MiniLM-L6-v2 (text, 384-d) and EfficientNet-Lite0 (image, 1280-d), both on ONNX Runtime, CPU",
     }
     with measuring_quietly(context):
         figures = measure(args.catalog, args.limit)

@@ -147,7 +147,7 @@ class Settings:
     )
     data_dir: Path = setting(
         PROJECT_ROOT / "data", _path,
-        "embedded Redis data (`data/redis`), the exported image model (`data/models`), photos written "
+        "embedded Redis data (`data/redis`), the models exported to ONNX (`data/models`), photos written "
         "through the API (`data/images`), photo thumbnails (`data/thumbnails`) and the image features cache "
         "(`data/image-features`)",
     )

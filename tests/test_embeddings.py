@@ -1,13 +1,25 @@
 """The real models, offline: shapes, unit length, meaning, and image decoding errors."""
 
+import csv
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from finder.embeddings import ImageError, load_image, square_thumbnail
+from finder import embeddings
+from finder.config import PROJECT_ROOT
+from finder.embeddings import Embedder, ImageError, MiniLMOnnx, load_image, square_thumbnail
+from indexer.catalog import read_catalog
 from tests.support import SAMPLE_CATALOG
+
+# The built-in text model runs on ONNX Runtime; its vectors are sentence-transformers' (PyTorch)
+# within these bounds. Measured on the texts below: max abs difference 2e-7, min cosine 0.9999999.
+MAX_ABS_DIFFERENCE = 1e-5
+MIN_COSINE = 0.99999
+LONG_TEXT = "red cotton shirt with long sleeves " * 200  # ~1,200 word pieces; the model reads 256
 
 
 def test_text_vectors_are_unit_length_float32_of_the_model_size(embedder):
@@ -26,6 +38,76 @@ def test_text_embedding_is_deterministic(embedder):
     first = embedder.embed_texts(["navy shirt for office"])
     second = embedder.embed_texts(["navy shirt for office", "something else"])[:1]
     np.testing.assert_allclose(first, second, atol=1e-5)
+
+
+def real_texts() -> list[str]:
+    """Product names and the texts the loader embeds for them, shopper queries, and odd ones."""
+    products = [row.product for row in read_catalog(SAMPLE_CATALOG)[0]]
+    with open(PROJECT_ROOT / "bench" / "shopper_queries.csv", newline="", encoding="utf-8") as handle:
+        queries = [record["query"] for record in csv.DictReader(handle)]
+    odd = ["", "x", "Ünïcödé café, naïve 東京 ☃ 👗", "T-SHIRT!!! 50% off (size: XL)", LONG_TEXT]
+    return [product.name for product in products] + [product.embedding_text() for product in products] + queries + odd
+
+
+def test_onnx_text_vectors_equal_the_sentence_transformers_ones(embedder):
+    from sentence_transformers import SentenceTransformer
+
+    texts = real_texts()
+    reference = SentenceTransformer(str(embeddings._minilm_dir()), device="cpu")
+    expected = reference.encode(texts, batch_size=64, convert_to_numpy=True)
+    vectors = embedder.embed_texts(texts)
+    assert np.abs(vectors - expected).max() <= MAX_ABS_DIFFERENCE
+    cosines = (vectors * expected).sum(axis=1) / np.linalg.norm(expected, axis=1)
+    assert cosines.min() >= MIN_COSINE
+
+
+def test_a_text_longer_than_the_model_reads_is_truncated_to_its_start(embedder):
+    long, start = embedder.embed_texts([LONG_TEXT, LONG_TEXT[: len(LONG_TEXT) // 2]])
+    np.testing.assert_allclose(np.linalg.norm(long), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(long, start, atol=1e-6)  # both are cut to the same first 256 word pieces
+
+
+def test_an_empty_batch_gives_no_vectors_of_the_model_size(embedder):
+    vectors = embedder.embed_texts([])
+    assert vectors.shape == (0, 384)
+    assert vectors.dtype == np.float32
+
+
+def test_the_onnx_text_model_is_exported_once_then_reused(embedder, monkeypatch):
+    embedder.embed_texts(["exports the model if this is the first use"])
+    exported = embedder.cache_dir / f"all-MiniLM-L6-v2-{MiniLMOnnx.EXPORT_VERSION}.onnx"
+    modified = exported.stat().st_mtime_ns
+
+    def export_again(*_):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(embeddings, "_export_minilm", export_again)
+    again = MiniLMOnnx("all-MiniLM-L6-v2", embeddings._minilm_dir(), embedder.cache_dir)
+    assert again.encode_texts(["loads the file exported before"]).shape == (1, 384)
+    assert exported.stat().st_mtime_ns == modified
+    assert not list(embedder.cache_dir.glob("*.partial"))
+
+
+def test_the_built_in_models_embed_without_importing_pytorch(embedder):
+    embedder.warm_up()  # both ONNX files exported (that alone needs PyTorch)
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from finder.embeddings import Embedder\n"
+        f"Embedder('all-MiniLM-L6-v2', 'efficientnet-lite0', Path({str(embedder.cache_dir)!r})).warm_up()\n"
+        "print(sorted(name for name in ('torch', 'transformers', 'sentence_transformers') if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_local_sentence_transformers_text_model_runs_as_before(tmp_path):
+    from tests.tiny_clip import build_tiny_clip
+
+    build_tiny_clip(tmp_path / "tiny-clip")
+    embedder = Embedder(str(tmp_path / "tiny-clip"), "efficientnet-lite0", tmp_path / "models")
+    assert embedder.embed_texts(["red dress", "black shoes"]).shape == (2, 32)
+    assert not (tmp_path / "models").exists()  # through sentence-transformers: nothing exported
 
 
 def test_image_vectors_are_unit_length_float32_of_the_model_size(embedder):
