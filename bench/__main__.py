@@ -4,11 +4,10 @@
     .venv/bin/python -m bench full  [--data-dir /tmp/bench-data] [--catalog PATH]   # make bench-full
 
 quick (under 10 minutes once the sample is loaded): latency, throughput with the default
-gunicorn configuration, recall. full: latency, throughput over several gunicorn configurations
-(and with one PyTorch thread per worker), recall, load speed (cold and warm) and scale (10k,
-100k, 1M or the largest that fits; FLOAT16 at 100k; about two hours). The catalog (default
-../shared/data/fashion-sample) is loaded into the embedded Redis under --data-dir on first use
-and reused afterwards. Each module also runs
+gunicorn configuration, recall. full: latency, throughput over several gunicorn configurations,
+recall, load speed (cold and warm) and scale (10k, 100k, 1M or the largest that fits; FLOAT16
+at 100k; about two hours). The catalog (default ../shared/data/fashion-sample) is loaded into
+the embedded Redis under --data-dir on first use and reused afterwards. Each module also runs
 on its own: python -m bench.latency --help, and so on.
 """
 
@@ -34,7 +33,6 @@ def sets(data_dir: Path, catalog: Path) -> dict[str, list]:
         "full": [
             (latency.main, sample),
             (throughput.main, sample),
-            (throughput.main, [*sample, "--configs", "2x4,3x4", "--torch-threads", "1"]),
             (recall.main, sample),
             (load_speed.main, ["--catalog", str(catalog)]),
             (scale.main, ["--catalog", str(catalog)]),

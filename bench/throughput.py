@@ -2,7 +2,6 @@
 
     .venv/bin/python -m bench.throughput [--data-dir /tmp/bench-data] [--catalog PATH]
         [--configs 2x4,3x4,4x2,2x8] [--mixes mixed,similar] [--users 80] [--spawn-rate 20] [--duration 60]
-        [--torch-threads N]
 
 For each gunicorn configuration (workers x threads) and each mix (bench/locustfile.py: `mixed`
 is browse 30% / similar 50% / free-text 20%, `similar` is similar only) this runs
@@ -144,15 +143,13 @@ def read_locust_stats(path: Path) -> dict[str, Stats]:
 
 
 def measure(redis_url: str, redis_pid: int, data_dir: Path, configs: list[tuple[int, int]], mixes: list[str],
-            users: int, spawn_rate: int, duration: int, torch_threads: int | None = None) -> list[LoadRun]:
+            users: int, spawn_rate: int, duration: int) -> list[LoadRun]:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     client = connect(redis_url)
     workload = sample_workload(client, WORKLOAD_QUERIES).save(RESULTS_DIR / "workload.json")
-    # PyTorch sizes its intra-op thread pool from OMP_NUM_THREADS when a worker imports it.
-    extra_env = {"OMP_NUM_THREADS": str(torch_threads)} if torch_threads else None
     runs = []
     for workers, threads in configs:
-        with gunicorn(redis_url, data_dir, workers, threads, extra_env) as app:
+        with gunicorn(redis_url, data_dir, workers, threads) as app:
             for mix in mixes:
                 wait_for_quiet_machine()
                 run = run_locust(app, redis_pid, client, workload, mix, users, spawn_rate, duration)
@@ -208,8 +205,6 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--users", type=int, default=80)
     parser.add_argument("--spawn-rate", type=int, default=20)
     parser.add_argument("--duration", type=int, default=60, help="seconds per run")
-    parser.add_argument("--torch-threads", type=int,
-                        help="PyTorch threads per gunicorn worker (OMP_NUM_THREADS); default: PyTorch's own")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     with sample_redis(args.data_dir, args.catalog) as server:
@@ -220,12 +215,9 @@ def main(argv: list[str] | None = None) -> Report:
             "cores": "CPU cores busy on average during the run: gunicorn (all workers), Redis, locust, "
                      "and other processes on the machine",
         }
-        context["torch threads"] = (f"{args.torch_threads} per worker (OMP_NUM_THREADS)" if args.torch_threads
-                                    else "PyTorch's default (one per core) in each worker")
         runs = measure(server.url, server.pid, args.data_dir, args.configs, args.mixes,
-                       args.users, args.spawn_rate, args.duration, args.torch_threads)
-    name = f"throughput-torch{args.torch_threads}" if args.torch_threads else "throughput"
-    result = report(runs, args.users, bench_command("bench.throughput", argv), context, name)
+                       args.users, args.spawn_rate, args.duration)
+    result = report(runs, args.users, bench_command("bench.throughput", argv), context)
     return publish(result)
 
 
