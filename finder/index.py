@@ -12,7 +12,7 @@ from redis.commands.search.field import TagField as RedisTagField
 from redisvl.schema import IndexSchema
 
 from finder.config import Settings
-from finder.projection import ACTIVE_KEY, NONE, generation_of, image_field
+from finder.projection import ACTIVE_GENERATIONS, NONE, generation_of, image_field
 from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, TEXT_VECTOR, VECTOR_FIELDS, build_schema
 from finder.synonyms import NO_RULES, SynonymRules, store_rules, synonym_commands, synonym_dump
 
@@ -83,9 +83,7 @@ def create_index(
     if alias:
         pipe.execute_command("FT.ALIASADD", alias, name)
     if alias == INDEX_ALIAS:
-        pipe.delete(ACTIVE_KEY)
-        if image_generation != NONE:  # an absent set stands for `none`
-            pipe.sadd(ACTIVE_KEY, image_generation)
+        ACTIVE_GENERATIONS.queue_only(pipe, image_generation)
     pipe.execute()
 
 

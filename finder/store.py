@@ -22,7 +22,7 @@ import numpy as np
 import redis
 
 from finder.products import CATEGORICAL_FIELDS, Product
-from finder.projection import ACTIVE_KEY, active_generations
+from finder.projection import ACTIVE_GENERATIONS
 from finder.redis_server import json_commands
 from finder.schema import NUMERIC_FIELDS, SEARCH_KEY_PREFIX, TEXT_FIELDS, TEXT_VECTOR, search_key
 from finder.suggestions import (
@@ -114,7 +114,7 @@ class ProductStore:
         """Store products atomically: all of them or none (one MULTI/EXEC). Their image vectors
         were made for `image_generations`; raises GenerationsChanged if writes must now fill others."""
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.watch(ACTIVE_KEY)
+            pipe.watch(ACTIVE_GENERATIONS.key)
             _check_generations(pipe, image_generations)
             pipe.multi()
             _queue_writes(pipe, writes)
@@ -129,7 +129,7 @@ class ProductStore:
         redis.WatchError if anyone wrote the product, or the active image generations changed,
         since `watching` began."""
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.watch(Product.key_for(product_id), search_key(product_id), ACTIVE_KEY)
+            pipe.watch(Product.key_for(product_id), search_key(product_id), ACTIVE_GENERATIONS.key)
             yield WatchedProduct(pipe, product_id)
 
     def get(self, product_id: str) -> Product | None:
@@ -321,7 +321,7 @@ def _queue_write(pipe: redis.client.Pipeline, write: ProductWrite) -> None:
 
 def _check_generations(watching: redis.client.Pipeline, image_generations: Sequence[str]) -> None:
     """Under WATCH of the active set: refuse a write whose vectors are for other generations."""
-    if active_generations(watching) != tuple(sorted(image_generations)):
+    if ACTIVE_GENERATIONS.members(watching) != tuple(sorted(image_generations)):
         raise GenerationsChanged()
 
 
