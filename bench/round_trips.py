@@ -28,14 +28,16 @@ def finder_way(search: Search, product_id: str, k: int):
 
 def hash_fields_way(search: Search, product_id: str, k: int):
     vector = search.vectors(product_id)[IMAGE_VECTOR]
-    query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime)
+    query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime,
+                      datatype=search.index_info().datatype)
     query.return_fields(*SEARCH_FIELDS)
     return search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
 
 
 def per_product_way(search: Search, product_id: str, k: int):
     vector = search.vectors(product_id)[IMAGE_VECTOR]
-    query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime)
+    query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime,
+                      datatype=search.index_info().datatype)
     docs = search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
     ids = [product_id_from_search_key(doc.id.decode() if isinstance(doc.id, bytes) else doc.id) for doc in docs]
     return [json_commands(search.client).get(Product.key_for(product_id)) for product_id in ids]

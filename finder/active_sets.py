@@ -1,6 +1,7 @@
 """Sets in Redis that list what every product write must fill: the image generations
-(finder/projection.py). Normally one member; two while a re-index builds the next index beside
-the live one. Writes WATCH them, so a write never misses a member added meanwhile."""
+(finder/projection.py) and the vector datatypes (finder/store.py). Normally one member each; two
+while a re-index builds the next index beside the live one. Writes WATCH them, so a write never
+misses a member added meanwhile."""
 
 from __future__ import annotations
 

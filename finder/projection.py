@@ -207,7 +207,8 @@ class ImageSpaces:
         return self.embedder.with_projection(projection)
 
     def vectors(self, features: np.ndarray, generations: Sequence[str]) -> dict[str, np.ndarray]:
-        """Search-hash field -> image vectors of the features, for each generation."""
+        """image_field(generation) -> image vectors of the features, for each generation (the
+        store writes them in every active datatype)."""
         return {image_field(generation): self.embedder_for(generation).image_vectors(features)
                 for generation in generations}
 

@@ -147,7 +147,7 @@ class Search:
         """Products most similar to a stored product by one of its vectors; None if unknown."""
 
         def search(info: IndexInfo) -> Similar | None:
-            product, vector = self.store.product_with_vector(product_id, info.sources[vector_field])
+            product, vector = self.store.product_with_vector(product_id, info.sources[vector_field], info.datatype)
             if product is None:
                 return None
             if vector is None:
@@ -159,7 +159,7 @@ class Search:
     def vectors(self, product_id: str) -> dict[str, np.ndarray] | None:
         """A product's vectors as the live index searches them, or None if it is unknown."""
         info = self.index_info()
-        return self.store.vectors(product_id, info.sources) if info else None
+        return self.store.vectors(product_id, info.sources, info.datatype) if info else None
 
     def effective_ef_runtime(self, requested: int | None, k: int, info: IndexInfo | None = None) -> int | None:
         """The EF_RUNTIME a query (of the index `info` describes, by default the live one) will
@@ -200,7 +200,7 @@ class Search:
         query = knn_query(
             vector_field, vector, wanted, filters,
             ef_runtime=self.effective_ef_runtime(ef_runtime, wanted, info),
-            hybrid_policy=self.settings.hybrid_policy,
+            hybrid_policy=self.settings.hybrid_policy, datatype=info.datatype,
         )
         try:
             result = self.client.ft(info.name).search(query, query_params=query.params)
