@@ -120,7 +120,8 @@ def measure(app: AppServer, redis_url: str, data_dir: Path, queries: int, photo_
 
     def knn_floor(field: str, vector: np.ndarray, wanted: int):
         ef_runtime = search.effective_ef_runtime(None, wanted)
-        query = knn_query(field, vector, wanted, ef_runtime=ef_runtime, hybrid_policy=settings.hybrid_policy)
+        query = knn_query(field, vector, wanted, ef_runtime=ef_runtime, hybrid_policy=settings.hybrid_policy,
+                          datatype=search.index_info().datatype)
         return index.search(query, query_params=query.params)
 
     # Everything a floor query needs is computed before the clock starts.

@@ -43,7 +43,7 @@ from finder.config import Settings
 from finder.index import create_index, describe_index, drop_index, wait_until_indexed
 from finder.queries import Filters
 from finder.redis_server import connect
-from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, VECTOR_FIELDS, build_schema, search_key
+from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, VECTOR_FIELDS, build_schema, search_key, vector_array
 from finder.search import Search
 from finder.store import ProductStore
 
@@ -86,8 +86,8 @@ class StoredCatalog:
 def read_stored(client: redis.Redis, attributes: set[str]) -> StoredCatalog:
     """Every product's vectors and filter fields, as the index reads them from the search hashes."""
     ids = stored_product_ids(client)
-    sources = describe_index(client).sources
-    fields = [*(sources[field] for field in VECTOR_FIELDS), *sorted(attributes)]
+    live = describe_index(client)
+    fields = [*(live.sources[field] for field in VECTOR_FIELDS), *sorted(attributes)]
     rows = []
     for start in range(0, len(ids), 1000):
         pipe = client.pipeline(transaction=False)
@@ -96,7 +96,7 @@ def read_stored(client: redis.Redis, attributes: set[str]) -> StoredCatalog:
         rows += pipe.execute()
     return StoredCatalog(
         ids=ids,
-        vectors={field: np.stack([np.frombuffer(row[i], dtype=np.float32) for row in rows])
+        vectors={field: np.stack([vector_array(row[i], live.datatype) for row in rows])
                  for i, field in enumerate(VECTOR_FIELDS)},
         tags={name: np.array([(row[i] or b"").decode().lower() for row in rows])
               for i, name in enumerate(fields[2:], start=2)},
@@ -104,14 +104,15 @@ def read_stored(client: redis.Redis, attributes: set[str]) -> StoredCatalog:
 
 
 def create_flat_index(client: redis.Redis) -> None:
-    """A FLAT index over the vectors the live index searches (same sizes, same image space)."""
+    """A FLAT index over the vectors the live index searches (same sizes, image space and datatype)."""
     if describe_index(client, FLAT_INDEX) is not None:  # left over from an interrupted run
         drop_index(client, FLAT_INDEX)
     live = describe_index(client)
     dims = {name: field.dims for name, field in live.vector_fields.items()}
     # No alias: the app's alias keeps pointing at the HNSW index; this one is queried by its name.
-    create_index(client, build_schema(Settings(index_algorithm="FLAT"), dims[TEXT_VECTOR], dims[IMAGE_VECTOR],
-                                      name=FLAT_INDEX), alias=None, image_generation=live.image_generation)
+    create_index(client, build_schema(Settings(index_algorithm="FLAT", vector_datatype=live.datatype),
+                                      dims[TEXT_VECTOR], dims[IMAGE_VECTOR], name=FLAT_INDEX),
+                 alias=None, image_generation=live.image_generation)
     wait_until_indexed(client, FLAT_INDEX)
 
 

@@ -15,13 +15,11 @@ import argparse
 import statistics
 import time
 
-import numpy as np
-
 from finder.config import Settings
 from finder.products import Product
 from finder.queries import knn_query
 from finder.redis_server import connect, json_commands, resolve_redis
-from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, product_id_from_search_key, search_key
+from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, product_id_from_search_key, search_key, vector_array
 from finder.search import Search
 from finder.store import SEARCH_FIELDS, ProductStore
 
@@ -33,24 +31,27 @@ def finder_way(search: Search, product_id: str, k: int):
 def three_trips_way(search: Search, product_id: str, k: int):
     pipe = search.client.pipeline(transaction=False)
     json_commands(pipe).get(Product.key_for(product_id))
-    pipe.hget(search_key(product_id), search.index_info().sources[IMAGE_VECTOR])
+    info = search.index_info()
+    pipe.hget(search_key(product_id), info.sources[IMAGE_VECTOR])
     _, raw = pipe.execute()
-    query = knn_query(IMAGE_VECTOR, np.frombuffer(raw, dtype=np.float32), k + 1,
-                      ef_runtime=search.settings.hnsw_ef_runtime)
+    query = knn_query(IMAGE_VECTOR, vector_array(raw, info.datatype), k + 1,
+                      ef_runtime=search.settings.hnsw_ef_runtime, datatype=info.datatype)
     docs = search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
     return search.store.get_many([product_id_from_search_key(doc.id.decode()) for doc in docs])
 
 
 def hash_fields_way(search: Search, product_id: str, k: int):
     vector = search.vectors(product_id)[IMAGE_VECTOR]
-    query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime)
+    query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime,
+                      datatype=search.index_info().datatype)
     query.return_fields(*SEARCH_FIELDS)
     return search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
 
 
 def per_product_way(search: Search, product_id: str, k: int):
     vector = search.vectors(product_id)[IMAGE_VECTOR]
-    query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime)
+    query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime,
+                      datatype=search.index_info().datatype)
     docs = search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
     ids = [product_id_from_search_key(doc.id.decode() if isinstance(doc.id, bytes) else doc.id) for doc in docs]
     return [json_commands(search.client).get(Product.key_for(product_id)) for product_id in ids]

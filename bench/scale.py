@@ -66,11 +66,10 @@ from finder.products import Product
 from finder.queries import knn_query
 from finder.redis_server import EmbeddedRedis, connect, json_commands
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, build_schema, product_id_from_search_key, search_key
-from finder.store import IMAGE_FINGERPRINT, TEXT_FINGERPRINT, search_fields
+from finder.store import IMAGE_FINGERPRINT, TEXT_FINGERPRINT, encoded_vectors, search_fields
 from indexer.catalog import read_catalog
 
 DIMS = {TEXT_VECTOR: 384, IMAGE_VECTOR: 1280}  # random vectors: the models' own sizes
-NUMPY_TYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16}
 CHUNK = 1000  # products generated at once; vectors are a pure function of (seed, chunk, field)
 BATCH = 500  # products per MULTI/EXEC
 SEED = 11
@@ -190,25 +189,22 @@ def write_products(client: redis.Redis, catalog: SyntheticCatalog, products: int
     fingerprint = "0" * 40
     for chunk, count in catalog.chunks(products):
         documents = catalog.documents(chunk, count)
-        text = catalog.vectors(chunk, count, TEXT_VECTOR).astype(NUMPY_TYPES[datatype])
-        image = catalog.vectors(chunk, count, IMAGE_VECTOR).astype(NUMPY_TYPES[datatype])
+        text, image = catalog.vectors(chunk, count, TEXT_VECTOR), catalog.vectors(chunk, count, IMAGE_VECTOR)
         for start in range(0, count, BATCH):
             pipe = client.pipeline(transaction=True)
             for i in range(start, min(start + BATCH, count)):
                 document = documents[i]
                 json_commands(pipe).set(Product.key_for(document["id"]), "$", document)
                 fields = search_fields(Product.from_stored(document))
-                fields |= {TEXT_FINGERPRINT: fingerprint, IMAGE_FINGERPRINT: fingerprint,
-                           TEXT_VECTOR: text[i].tobytes(), IMAGE_VECTOR: image[i].tobytes()}
+                fields |= {TEXT_FINGERPRINT: fingerprint, IMAGE_FINGERPRINT: fingerprint}
+                fields |= encoded_vectors({TEXT_VECTOR: text[i], IMAGE_VECTOR: image[i]}, [datatype])
                 pipe.hset(search_key(document["id"]), mapping=fields)
             pipe.execute()
 
 
 def create_vector_index(client: redis.Redis, catalog: SyntheticCatalog, algorithm: str, datatype: str) -> str:
-    schema = build_schema(Settings(index_algorithm=algorithm), catalog.dims[TEXT_VECTOR], catalog.dims[IMAGE_VECTOR],
-                          name=f"scale:{algorithm.lower()}-{datatype.lower()}")
-    for name in DIMS:
-        schema.fields[name].attrs.datatype = datatype
+    schema = build_schema(Settings(index_algorithm=algorithm, vector_datatype=datatype), catalog.dims[TEXT_VECTOR],
+                          catalog.dims[IMAGE_VECTOR], name=f"scale:{algorithm.lower()}-{datatype.lower()}")
     create_index(client, schema, alias=None)  # queried by its name
     return schema.index.name
 
@@ -242,12 +238,11 @@ def exact_neighbours(catalog: SyntheticCatalog, products: int, query_numbers: np
 
 def knn_ids(client: redis.Redis, index_name: str, field_name: str, datatype: str, ef_runtime: int | None,
             query: tuple[np.ndarray, str]) -> list[str]:
-    """finder's KNN query (queries.knn_query) with the vector encoded in the index's datatype;
-    one more neighbour is asked for and the query's own product dropped, as Search.similar does."""
+    """finder's KNN query (queries.knn_query, the vector encoded in the index's datatype); one
+    more neighbour is asked for and the query's own product dropped, as Search.similar does."""
     vector, exclude = query
-    knn = knn_query(field_name, vector, K + 1, ef_runtime=ef_runtime)
-    params = {**knn.params, "vector": vector.astype(NUMPY_TYPES[datatype]).tobytes()}
-    docs = client.ft(index_name).search(knn, query_params=params).docs
+    knn = knn_query(field_name, vector, K + 1, ef_runtime=ef_runtime, datatype=datatype)
+    docs = client.ft(index_name).search(knn, query_params=knn.params).docs
     ids = [product_id_from_search_key(doc.id.decode() if isinstance(doc.id, bytes) else doc.id) for doc in docs]
     return [found for found in ids if found != exclude][:K]
 

@@ -18,6 +18,7 @@ DEFAULT_CATALOG = PROJECT_ROOT / "data" / "sample"
 
 ALGORITHMS = ("HNSW", "FLAT")
 METRICS = ("COSINE", "IP", "L2")
+VECTOR_DATATYPES = ("FLOAT32", "FLOAT16")
 HYBRID_POLICIES = ("AUTO", "ADHOC_BF", "BATCHES")
 IMAGE_PROJECTIONS = ("lda", "none")  # finder/projection.py names them LDA and NONE
 EF_RUNTIME_RANGE = (1, 4096)  # HNSW_EF_RUNTIME and the API's per-request ef_runtime
@@ -125,6 +126,11 @@ class Settings:
     index_algorithm: str = setting("HNSW", _choice(ALGORITHMS), "`HNSW` or `FLAT` (exact), for a newly created index")
     distance_metric: str = setting(
         "COSINE", _choice(METRICS), "`COSINE`, `IP` or `L2`, for a newly created index"
+    )
+    vector_datatype: str = setting(
+        "FLOAT32", _choice(VECTOR_DATATYPES),
+        "`FLOAT32` or `FLOAT16` (half the vector memory, ~0.5% lower recall: docs/scaling.md), for a newly "
+        "created index; `python -m indexer reindex` converts the stored vectors",
     )
     hnsw_m: int = setting(16, _integer(2, 512), "HNSW graph degree")
     hnsw_ef_construction: int = setting(200, _integer(1, 4096), "HNSW build-time candidate list")

@@ -12,15 +12,25 @@ from redis.commands.search.field import TagField as RedisTagField
 from redisvl.schema import IndexSchema
 
 from finder.config import Settings
-from finder.projection import ACTIVE_KEY, NONE, generation_of, image_field
-from finder.schema import IMAGE_VECTOR, INDEX_ALIAS, TEXT_VECTOR, VECTOR_FIELDS, build_schema
+from finder.projection import ACTIVE_GENERATIONS, NONE, generation_of, image_field
+from finder.schema import (
+    IMAGE_VECTOR,
+    INDEX_ALIAS,
+    TEXT_VECTOR,
+    VECTOR_FIELDS,
+    build_schema,
+    field_of,
+    schema_datatype,
+    stored_field,
+)
+from finder.store import ACTIVE_DATATYPES
 from finder.synonyms import NO_RULES, SynonymRules, store_rules, synonym_commands, synonym_dump
 
 
 @dataclass(frozen=True)
 class VectorFieldInfo:
     name: str  # the attribute queries name
-    source: str  # the search-hash field it indexes (image_vector@<generation> with a projection)
+    source: str  # the search-hash field it indexes (schema.stored_field: by image generation and datatype)
     dims: int
     algorithm: str
     metric: str
@@ -50,6 +60,12 @@ class IndexInfo:
         return next(iter(self.vector_fields.values())).metric
 
     @property
+    def datatype(self) -> str:
+        """How the index's vectors are stored, and query vectors must be sent: what reads and
+        queries of this index use (VECTOR_DATATYPE only decides a new index's)."""
+        return next(iter(self.vector_fields.values())).datatype
+
+    @property
     def sources(self) -> dict[str, str]:
         """Vector attribute -> the search-hash field holding it, for reading stored vectors."""
         return {name: field.source for name, field in self.vector_fields.items()}
@@ -57,7 +73,7 @@ class IndexInfo:
     @property
     def image_generation(self) -> str:
         """The image space the index searches: a projection's generation, or `none`."""
-        return generation_of(self.vector_fields[IMAGE_VECTOR].source)
+        return generation_of(field_of(self.vector_fields[IMAGE_VECTOR].source))
 
 
 def create_index(
@@ -68,31 +84,34 @@ def create_index(
     exist yet) at it, in one transaction: the groups apply to every document the new index scans,
     and no rescan of the index is needed (FT.SYNUPDATE ... SKIPINITIALSCAN).
 
-    The index's `image_vector` attribute indexes the search-hash field of `image_generation`
-    (FT.CREATE ... `image_vector@<generation>` AS `image_vector`), so queries never change. The
-    first index behind the search alias also decides, in the same transaction, the one image
-    space product writes fill from then on."""
+    The index's vector attributes index the search-hash fields of `image_generation` and of the
+    schema's datatype (FT.CREATE ... `image_vector@<generation>:float16` AS `image_vector`), so
+    queries never change. The first index behind the search alias also decides, in the same
+    transaction, the one image space and datatype product writes fill from then on."""
     name = schema.index.name
+    datatype = schema_datatype(schema)
     pipe = client.pipeline(transaction=True)
     pipe.execute_command(
         "FT.CREATE", name, "ON", "HASH", "PREFIX", 1, schema.index.prefix, "SCHEMA",
-        *(arg for field in schema.redis_fields for arg in _mapped(_unnormalised(field), image_generation).redis_args()),
+        *(arg for field in schema.redis_fields
+          for arg in _mapped(_unnormalised(field), image_generation, datatype).redis_args()),
     )
     for command in synonym_commands(name, synonyms, skip_initial_scan=True):
         pipe.execute_command(*command)
     if alias:
         pipe.execute_command("FT.ALIASADD", alias, name)
     if alias == INDEX_ALIAS:
-        pipe.delete(ACTIVE_KEY)
-        if image_generation != NONE:  # an absent set stands for `none`
-            pipe.sadd(ACTIVE_KEY, image_generation)
+        ACTIVE_GENERATIONS.queue_only(pipe, image_generation)
+        ACTIVE_DATATYPES.queue_only(pipe, datatype)
     pipe.execute()
 
 
-def _mapped(field: RedisField, image_generation: str) -> RedisField:
-    """The image vector attribute reads the field of its generation."""
-    if field.name == IMAGE_VECTOR and image_generation != NONE:
-        field.name, field.as_name = image_field(image_generation), IMAGE_VECTOR
+def _mapped(field: RedisField, image_generation: str, datatype: str) -> RedisField:
+    """A vector attribute reads the field of its image generation and datatype."""
+    if field.name in VECTOR_FIELDS:
+        source = stored_field(image_field(image_generation) if field.name == IMAGE_VECTOR else field.name, datatype)
+        if source != field.name:
+            field.name, field.as_name = source, field.name
     return field
 
 
@@ -215,6 +234,8 @@ def settings_mismatches(info: IndexInfo, settings: Settings) -> list[str]:
         found.append(f"algorithm is {info.algorithm}, configured {settings.index_algorithm}")
     if info.metric != settings.distance_metric:
         found.append(f"metric is {info.metric}, configured {settings.distance_metric}")
+    if info.datatype != settings.vector_datatype:
+        found.append(f"datatype is {info.datatype}, configured {settings.vector_datatype}")
     if settings.index_algorithm == "HNSW" and info.algorithm == "HNSW":
         field = next(iter(info.vector_fields.values()))
         if (field.hnsw_m, field.hnsw_ef_construction) != (settings.hnsw_m, settings.hnsw_ef_construction):
@@ -272,11 +293,14 @@ def rebuild_index(
     products (nothing is re-embedded), switch the alias when it has indexed every product, then
     drop the old index. Searches use the old index until the switch and the new
     one after it; writes meanwhile reach both. The new index searches the live image space, or
-    `image_space` (generation, dims), whose vectors every product must already hold.
-    Returns (old, new)."""
+    `image_space` (generation, dims), whose vectors every product must already hold, in
+    VECTOR_DATATYPE (indexer.reindex converts them). Returns (old, new)."""
     old = describe_index(client)
     if old is None:
         raise RuntimeError("there is no index to rebuild: load a catalog first")
+    if settings.vector_datatype not in ACTIVE_DATATYPES.members(client):
+        raise RuntimeError(f"the stored vectors are not {settings.vector_datatype}: `python -m indexer reindex` "
+                           "converts them")
     dims = {name: field.dims for name, field in old.vector_fields.items()}
     generation, dims[IMAGE_VECTOR] = image_space or (old.image_generation, dims[IMAGE_VECTOR])
     schema = build_schema(settings, dims[TEXT_VECTOR], dims[IMAGE_VECTOR])

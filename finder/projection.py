@@ -33,12 +33,14 @@ import numpy as np
 import redis
 from scipy.linalg import cholesky, eigh, solve_triangular
 
+from finder.active_sets import ActiveSet
 from finder.config import IMAGE_PROJECTIONS, Settings
 from finder.embeddings import FEATURE_DTYPE, Embedder, unit_rows
 from finder.schema import IMAGE_VECTOR
 
 LDA, NONE = IMAGE_PROJECTIONS
 ACTIVE_KEY = "finder:image-projections:active"
+ACTIVE_GENERATIONS = ActiveSet(ACTIVE_KEY, NONE)  # the generations every product write fills
 PROJECTION_KEY_PREFIX = "finder:image-projection:"
 
 TYPE_COLOUR_DIMS = 128  # LDA on "article type|colour" labels
@@ -173,12 +175,6 @@ def _discriminants(features: np.ndarray, mean: np.ndarray, scatter: np.ndarray, 
     return directions
 
 
-def active_generations(reader: redis.Redis) -> tuple[str, ...]:
-    """The generations every product write must fill, sorted; (none,) before any projection.
-    `reader` may be a pipeline under WATCH (its commands then run at once)."""
-    return tuple(sorted(member.decode() for member in reader.smembers(ACTIVE_KEY))) or (NONE,)
-
-
 class ImageSpaces:
     """The image vector spaces kept in Redis: each generation's projection (read once per
     process: a generation never changes) and the generations product writes fill."""
@@ -189,7 +185,8 @@ class ImageSpaces:
         self._projections: dict[str, Projection] = {}
 
     def active(self) -> tuple[str, ...]:
-        return active_generations(self.client)
+        """The generations every product write must fill; (none,) before any projection."""
+        return ACTIVE_GENERATIONS.members(self.client)
 
     def projection(self, generation: str) -> Projection | None:
         """A stored projection; None for `none` and for a generation that is not stored."""
@@ -210,7 +207,8 @@ class ImageSpaces:
         return self.embedder.with_projection(projection)
 
     def vectors(self, features: np.ndarray, generations: Sequence[str]) -> dict[str, np.ndarray]:
-        """Search-hash field -> image vectors of the features, for each generation."""
+        """image_field(generation) -> image vectors of the features, for each generation (the
+        store writes them in every active datatype)."""
         return {image_field(generation): self.embedder_for(generation).image_vectors(features)
                 for generation in generations}
 
@@ -232,20 +230,12 @@ class ImageSpaces:
         self._projections[projection.generation] = projection
 
     def activate(self, generation: str) -> None:
-        """From now on every product write also fills this generation. The first generation
-        ever activated joins `none`, which an absent set stood for."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.sadd(ACTIVE_KEY, *self.active(), generation)
-        pipe.execute()
+        """From now on every product write also fills this generation."""
+        ACTIVE_GENERATIONS.add(self.client, generation)
 
     def deactivate(self, generation: str) -> None:
         """Writes stop filling a generation (its stored vectors are left to the caller)."""
-        remaining = [member for member in self.active() if member != generation]
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(ACTIVE_KEY)
-        if remaining != [NONE]:  # an absent set stands for `none` alone
-            pipe.sadd(ACTIVE_KEY, *remaining)
-        pipe.execute()
+        ACTIVE_GENERATIONS.remove(self.client, generation)
 
     def stored(self) -> set[str]:
         """Generations with a stored projection."""

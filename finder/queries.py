@@ -15,7 +15,7 @@ from redis.commands.search.query import Query
 from redisvl.query import VectorQuery
 
 from finder.products import CATEGORICAL_FIELDS, CONTROL_CHARACTERS
-from finder.schema import TEXT_FIELDS
+from finder.schema import TEXT_FIELDS, vector_bytes
 from finder.synonyms import SHOPPER_WORDS_DICT
 from finder.words import escaped
 
@@ -117,9 +117,12 @@ def knn_query(
     filters: Filters = NO_FILTERS,
     ef_runtime: int | None = None,
     hybrid_policy: str = "AUTO",
+    *,
+    datatype: str,
 ) -> VectorQuery:
     """The k nearest products by one vector field among those passing the filters: one hybrid
-    query, RediSearch applies the pre-filter and ranks what passes by distance.
+    query, RediSearch applies the pre-filter and ranks what passes by distance. The vector is sent
+    as bytes of the index's datatype (IndexInfo.datatype), which the index requires.
 
     ef_runtime applies to HNSW only (FLAT rejects it). hybrid_policy AUTO lets RediSearch choose
     per query between ADHOC_BF (brute force over the filtered products, for selective filters)
@@ -128,7 +131,7 @@ def knn_query(
     stored vector that way)."""
     expression = filters.expression()
     return VectorQuery(
-        vector=b"" if vector is None else np.asarray(vector, dtype=np.float32).tobytes(),
+        vector=b"" if vector is None else vector_bytes(vector, datatype),
         vector_field_name=vector_field,
         return_fields=[],
         filter_expression=None if expression == "*" else expression,

@@ -178,7 +178,7 @@ class Search:
     def vectors(self, product_id: str) -> dict[str, np.ndarray] | None:
         """A product's vectors as the live index searches them, or None if it is unknown."""
         info = self.index_info()
-        return self.store.vectors(product_id, info.sources) if info else None
+        return self.store.vectors(product_id, info.sources, info.datatype) if info else None
 
     def effective_ef_runtime(self, requested: int | None, k: int, info: IndexInfo | None = None) -> int | None:
         """The EF_RUNTIME a query (of the index `info` describes, by default the live one) will
@@ -227,7 +227,7 @@ class Search:
     def _knn_query(self, info: IndexInfo, vector_field: str, vector: np.ndarray | None, k: int, filters: Filters,
                    ef_runtime: int | None):
         return knn_query(vector_field, vector, k, filters, ef_runtime=self.effective_ef_runtime(ef_runtime, k, info),
-                         hybrid_policy=self.settings.hybrid_policy)
+                         hybrid_policy=self.settings.hybrid_policy, datatype=info.datatype)
 
     @staticmethod
     def _found_hits(info: IndexInfo, answer: Answer, k: int, exclude_id: str | None) -> list[Hit]:

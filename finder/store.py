@@ -7,7 +7,8 @@ product.
 
 A write holds an image vector for each image space writes must fill (finder/projection.py): it
 is committed only if those are still the active generations (the set is WATCHed), so a refit
-that starts meanwhile never misses a product.
+that starts meanwhile never misses a product. Likewise each vector is stored in every datatype
+writes must fill (ACTIVE_DATATYPES: two while a re-index converts them, see schema.stored_field).
 """
 
 from __future__ import annotations
@@ -21,10 +22,22 @@ from itertools import islice
 import numpy as np
 import redis
 
+from finder.active_sets import ActiveSet
+from finder.config import VECTOR_DATATYPES
 from finder.products import CATEGORICAL_FIELDS, Product
-from finder.projection import ACTIVE_KEY, active_generations
+from finder.projection import ACTIVE_GENERATIONS
 from finder.redis_server import json_commands
-from finder.schema import NUMERIC_FIELDS, SEARCH_KEY_PREFIX, TEXT_FIELDS, TEXT_VECTOR, search_key
+from finder.schema import (
+    NUMERIC_FIELDS,
+    ORIGINAL_DATATYPE,
+    SEARCH_KEY_PREFIX,
+    TEXT_FIELDS,
+    TEXT_VECTOR,
+    search_key,
+    stored_field,
+    vector_array,
+    vector_bytes,
+)
 from finder.suggestions import (
     COUNTS_KEY,
     SUGGEST_KEY,
@@ -39,7 +52,10 @@ IMAGE_FINGERPRINT = "image_fingerprint"
 SEARCH_FIELDS = (*TEXT_FIELDS, *CATEGORICAL_FIELDS, *NUMERIC_FIELDS)
 log = logging.getLogger(__name__)
 READ_CHUNK = 1000  # keys per JSON.MGET / pipeline when reading state for many products
-WRITE_CHUNK = 64  # products per transaction when giving every stored product a vector
+WRITE_CHUNK = 64  # products per transaction when giving every stored product a vector or removing one
+# The datatypes every product write stores its vectors in: the live index's, and the next one's
+# while a re-index converts them (indexer/reindex.py). Set with the first index (index.create_index).
+ACTIVE_DATATYPES = ActiveSet("finder:vector-datatypes:active", ORIGINAL_DATATYPE)
 
 
 class UnexpectedReply(redis.ConnectionError):
@@ -82,12 +98,13 @@ class ProductWrite:
     image_fingerprint: str
     replaces: dict | None
     text_vector: np.ndarray | None = None
-    image_vectors: Mapping[str, np.ndarray] | None = None  # search-hash field -> vector, per image space
+    image_vectors: Mapping[str, np.ndarray] | None = None  # image_field(generation) -> vector, per image space
 
 
-class GenerationsChanged(Exception):
-    """The image spaces writes must fill changed (a refit began or ended) since a write's vectors
-    were made: nothing was written; make them for the active generations and write again."""
+class WriteTargetsChanged(Exception):
+    """What writes must fill changed (a refit or a datatype conversion began or ended) since a
+    write's vectors were made or its datatypes read: nothing was written; make them for the active
+    generations and write again."""
 
 
 @dataclass(frozen=True)
@@ -119,25 +136,29 @@ class ProductStore:
 
     def save(self, writes: Sequence[ProductWrite], image_generations: Sequence[str]) -> None:
         """Store products atomically: all of them or none (one MULTI/EXEC). Their image vectors
-        were made for `image_generations`; raises GenerationsChanged if writes must now fill others."""
+        were made for `image_generations`; raises WriteTargetsChanged if writes must now fill others."""
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.watch(ACTIVE_KEY)
+            pipe.watch(ACTIVE_GENERATIONS.key, ACTIVE_DATATYPES.key)
             _check_generations(pipe, image_generations)
+            datatypes = ACTIVE_DATATYPES.members(pipe)
             pipe.multi()
-            _queue_writes(pipe, writes)
+            _queue_writes(pipe, writes, datatypes)
             try:
                 pipe.execute()
             except redis.WatchError:
-                raise GenerationsChanged() from None
+                raise WriteTargetsChanged() from None
 
     @contextmanager
     def watching(self, product_id: str) -> Iterator[WatchedProduct]:
         """Read-check-write one product with optimistic locking: the commit fails with
-        redis.WatchError if anyone wrote the product, or the active image generations changed,
-        since `watching` began."""
+        redis.WatchError if anyone wrote the product since `watching` began, WriteTargetsChanged
+        if the active image generations or datatypes changed."""
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.watch(Product.key_for(product_id), search_key(product_id), ACTIVE_KEY)
-            yield WatchedProduct(pipe, product_id)
+            with connection_lost_while_watching():
+                pipe.watch(Product.key_for(product_id), search_key(product_id), ACTIVE_GENERATIONS.key,
+                           ACTIVE_DATATYPES.key)
+                datatypes = ACTIVE_DATATYPES.members(pipe)
+            yield WatchedProduct(self.client, pipe, product_id, datatypes)
 
     def get(self, product_id: str) -> Product | None:
         return self.get_many([product_id])[0]
@@ -151,13 +172,13 @@ class ProductStore:
             documents = documents_from_mget(reply, len(product_ids))
         return [Product.from_stored(found[0]) if found else None for found in documents]
 
-    def vectors(self, product_id: str, sources: Mapping[str, str]) -> dict[str, np.ndarray] | None:
-        """A product's stored vectors by attribute, read from the fields `sources` names (the live
-        index's: IndexInfo.sources), or None if the product is unknown."""
+    def vectors(self, product_id: str, sources: Mapping[str, str], datatype: str) -> dict[str, np.ndarray] | None:
+        """A product's stored vectors by attribute, read from the fields `sources` names as `datatype`
+        (the live index's: IndexInfo.sources and .datatype), or None if the product is unknown."""
         values = self.client.hmget(search_key(product_id), list(sources.values()))
         if all(raw is None for raw in values):
             return None
-        return {name: _vector_array(raw) for name, raw in zip(sources, values, strict=True) if raw}
+        return {name: vector_array(raw, datatype) for name, raw in zip(sources, values, strict=True) if raw}
 
     def stored_state(self, product_ids: Iterable[str], image_field: str | None = None) -> dict[str, StoredState]:
         """Stored document and vector fingerprints for many ids, in few round trips; with
@@ -205,32 +226,60 @@ class ProductStore:
 
     def add_image_vectors(self, product_ids: Sequence[str], field: str,
                           vectors_for: Callable[[dict[str, StoredState]], dict[str, np.ndarray]]) -> None:
-        """Give stored products a vector in `field`, made by `vectors_for` from their stored state,
-        WRITE_CHUNK products per transaction. Each chunk is read and written under WATCH: a product
-        written or deleted meanwhile is read again, never given a vector of its old photo or
-        brought back as a bare hash."""
+        """Give stored products a vector in `field` (in every active datatype), made by
+        `vectors_for` from their stored state."""
+
+        def image_vectors(chunk: list[str], datatypes: tuple[str, ...]) -> dict[str, dict[str, bytes]]:
+            states = {pid: state for pid, state in self.stored_state(chunk).items() if state.document}
+            return {pid: encoded_vectors({field: vector}, datatypes) for pid, vector in vectors_for(states).items()}
+
+        self._update_in_chunks(product_ids, image_vectors)
+
+    def convert_vectors(self, product_ids: Sequence[str], fields: Sequence[str], source: str, target: str) -> None:
+        """Give stored products their vectors of `fields` (text_vector, image generation fields) in
+        datatype `target` too, converted from the `source` ones (nothing is re-embedded)."""
+
+        def converted(chunk: list[str], _datatypes: tuple[str, ...]) -> dict[str, dict[str, bytes]]:
+            pipe = self.client.pipeline(transaction=False)
+            for pid in chunk:
+                pipe.hmget(search_key(pid), [stored_field(field, source) for field in fields])
+            return {pid: encoded_vectors({field: vector_array(raw, source) for field, raw in
+                                          zip(fields, values, strict=True) if raw}, [target])
+                    for pid, values in zip(chunk, pipe.execute(), strict=True)}
+
+        self._update_in_chunks(product_ids, converted)
+
+    def _update_in_chunks(self, product_ids: Sequence[str],
+                          new_fields: Callable[[list[str], tuple[str, ...]], dict[str, dict[str, bytes]]]) -> None:
+        """Add fields to stored products' search hashes, WRITE_CHUNK products per transaction:
+        `new_fields(chunk, active datatypes)` makes them (product id -> field -> bytes) from what is
+        stored, read under WATCH: a product written or deleted meanwhile is read again, never given
+        fields made from its old state or brought back as a bare hash."""
         for start in range(0, len(product_ids), WRITE_CHUNK):
-            chunk = product_ids[start : start + WRITE_CHUNK]
+            chunk = list(product_ids[start : start + WRITE_CHUNK])
             with self.client.pipeline(transaction=True) as pipe:
                 while True:
-                    pipe.watch(*(key for pid in chunk for key in (Product.key_for(pid), search_key(pid))))
-                    states = {pid: state for pid, state in self.stored_state(chunk).items() if state.document}
-                    vectors = vectors_for(states)
+                    pipe.watch(ACTIVE_DATATYPES.key,
+                               *(key for pid in chunk for key in (Product.key_for(pid), search_key(pid))))
+                    updates = new_fields(chunk, ACTIVE_DATATYPES.members(pipe))
                     pipe.multi()
-                    for pid, vector in vectors.items():
-                        pipe.hset(search_key(pid), field, _vector_bytes(vector))
+                    for pid, fields in updates.items():
+                        if fields:
+                            pipe.hset(search_key(pid), mapping=fields)
                     try:
                         pipe.execute()
                         break
                     except redis.WatchError:
                         continue
 
-    def drop_field(self, field: str) -> None:
-        """Remove a field from every search hash (the vectors of a retired image space)."""
+    def drop_fields(self, fields: Sequence[str], datatypes: Sequence[str] = VECTOR_DATATYPES) -> None:
+        """Remove vector fields (text_vector, image generation fields) from every search hash, in
+        the given datatypes (every one by default): the vectors of a retired image space or datatype."""
+        stored = [stored_field(field, datatype) for field in fields for datatype in datatypes]
         pipe = self.client.pipeline(transaction=False)
         for number, key in enumerate(self.client.scan_iter(match=search_key("*"), count=1000), start=1):
-            pipe.hdel(key, field)
-            if number % READ_CHUNK == 0:
+            pipe.hdel(key, *stored)
+            if number % WRITE_CHUNK == 0:  # each HDEL re-indexes its product: searches wait behind a chunk
                 pipe.execute()
         pipe.execute()
 
@@ -253,21 +302,32 @@ class ProductStore:
 class WatchedProduct:
     """One product under WATCH (see ProductStore.watching)."""
 
-    def __init__(self, pipe: redis.client.Pipeline, product_id: str):
+    def __init__(self, client: redis.Redis, pipe: redis.client.Pipeline, product_id: str, datatypes: tuple[str, ...]):
+        self._client = client
         self._pipe = pipe
         self.product_id = product_id
+        self._datatypes = datatypes  # read as the WATCH began: any change since fails the commit
 
     def state(self) -> StoredState:
-        document = json_commands(self._pipe).get(Product.key_for(self.product_id))
-        return StoredState.from_hash(document, self._pipe.hmget(search_key(self.product_id), STATE_FIELDS))
+        with connection_lost_while_watching():
+            document = json_commands(self._pipe).get(Product.key_for(self.product_id))
+            return StoredState.from_hash(document, self._pipe.hmget(search_key(self.product_id), STATE_FIELDS))
 
     def commit(self, write: ProductWrite, image_generations: Sequence[str]) -> None:
-        """Raises GenerationsChanged before writing anything if the write's image vectors were
-        made for other generations than writes must now fill."""
+        """Raises WriteTargetsChanged, having written nothing, if the write's image vectors were
+        made for other generations than writes must now fill, or the datatypes changed meanwhile;
+        redis.WatchError if someone else wrote the product."""
         _check_generations(self._pipe, image_generations)
         self._pipe.multi()
-        _queue_writes(self._pipe, [write])
-        self._pipe.execute()
+        _queue_writes(self._pipe, [write], self._datatypes)
+        try:
+            with connection_lost_while_watching():
+                self._pipe.execute()
+        except redis.WatchError:
+            if (ACTIVE_GENERATIONS.members(self._client) != tuple(sorted(image_generations))
+                    or ACTIVE_DATATYPES.members(self._client) != self._datatypes):
+                raise WriteTargetsChanged() from None
+            raise
 
     def delete(self) -> None:
         """Delete the product and its share of the suggestions, as read under this WATCH."""
@@ -275,27 +335,40 @@ class WatchedProduct:
         self._pipe.multi()
         self._pipe.delete(Product.key_for(self.product_id), search_key(self.product_id))
         queue_suggestion_changes(self._pipe, suggestion_changes([(stored, None)]))
-        self._pipe.execute()
+        with connection_lost_while_watching():
+            self._pipe.execute()
 
 
-def _queue_writes(pipe: redis.client.Pipeline, writes: Sequence[ProductWrite]) -> None:
-    """Queue products and the change they make to the suggestions, for one MULTI/EXEC."""
+@contextmanager
+def connection_lost_while_watching() -> Iterator[None]:
+    """redis-py raises WatchError when the connection fails or times out under WATCH, as it does
+    when another client wrote a watched key: the first is Redis being unavailable (503), only the
+    second a conflict (409)."""
+    try:
+        yield
+    except redis.WatchError as error:
+        if isinstance(error.__context__, (redis.ConnectionError, redis.TimeoutError)):
+            raise redis.ConnectionError(str(error)) from error.__context__
+        raise
+
+
+def _queue_writes(pipe: redis.client.Pipeline, writes: Sequence[ProductWrite], datatypes: Sequence[str]) -> None:
+    """Queue products, their vectors in each datatype, and the change they make to the suggestions,
+    for one MULTI/EXEC."""
     for write in writes:
-        _queue_write(pipe, write)
+        _queue_write(pipe, write, datatypes)
     queue_suggestion_changes(pipe, suggestion_changes((write.replaces, write.product) for write in writes))
 
 
-def _queue_write(pipe: redis.client.Pipeline, write: ProductWrite) -> None:
+def _queue_write(pipe: redis.client.Pipeline, write: ProductWrite, datatypes: Sequence[str]) -> None:
     product = write.product
     json_commands(pipe).set(product.key(), "$", product.to_document())
     hash_key = search_key(product.id)
     fields: dict[str, str | int | bytes] = search_fields(product)
     fields[TEXT_FINGERPRINT] = write.text_fingerprint
     fields[IMAGE_FINGERPRINT] = write.image_fingerprint
-    if write.text_vector is not None:
-        fields[TEXT_VECTOR] = _vector_bytes(write.text_vector)
-    for field, vector in (write.image_vectors or {}).items():
-        fields[field] = _vector_bytes(vector)
+    vectors = {TEXT_VECTOR: write.text_vector} if write.text_vector is not None else {}
+    fields |= encoded_vectors({**vectors, **(write.image_vectors or {})}, datatypes)
     pipe.hset(hash_key, mapping=fields)
     cleared = [name for name in SEARCH_FIELDS if name not in fields]
     if cleared:  # an optional attribute that was removed must not stay filterable
@@ -304,8 +377,14 @@ def _queue_write(pipe: redis.client.Pipeline, write: ProductWrite) -> None:
 
 def _check_generations(watching: redis.client.Pipeline, image_generations: Sequence[str]) -> None:
     """Under WATCH of the active set: refuse a write whose vectors are for other generations."""
-    if active_generations(watching) != tuple(sorted(image_generations)):
-        raise GenerationsChanged()
+    if ACTIVE_GENERATIONS.members(watching) != tuple(sorted(image_generations)):
+        raise WriteTargetsChanged()
+
+
+def encoded_vectors(vectors: Mapping[str, np.ndarray], datatypes: Sequence[str]) -> dict[str, bytes]:
+    """Search-hash fields holding vectors (by text_vector or image generation field) in each datatype."""
+    return {stored_field(field, datatype): vector_bytes(vector, datatype)
+            for field, vector in vectors.items() for datatype in datatypes}
 
 
 def search_fields(product: Product) -> dict[str, str]:
@@ -321,10 +400,3 @@ def _unique(items: Iterable) -> Iterator:
             seen.add(item)
             yield item
 
-
-def _vector_bytes(vector: np.ndarray) -> bytes:
-    return np.asarray(vector, dtype=np.float32).tobytes()
-
-
-def _vector_array(raw: bytes) -> np.ndarray:
-    return np.frombuffer(raw, dtype=np.float32)

@@ -169,10 +169,10 @@ class TextSearch:
             planned.append((LEXICAL, lexical_command(index, clause, CANDIDATES, filters)))
         for retriever, where in ((VECTOR, filters), (VECTOR_UNDERSTOOD, narrowed)):
             if where is not None:
-                query = knn_query(TEXT_VECTOR, vector, CANDIDATES, where, ef, policy)
+                query = knn_query(TEXT_VECTOR, vector, CANDIDATES, where, ef, policy, datatype=info.datatype)
                 planned.append((retriever, knn_command(index, query)))
         if image_vector is not None:
-            query = knn_query(IMAGE_VECTOR, image_vector, CANDIDATES, filters, ef, policy)
+            query = knn_query(IMAGE_VECTOR, image_vector, CANDIDATES, filters, ef, policy, datatype=info.datatype)
             planned.append((IMAGE_VECTOR_TEXT, knn_command(index, query)))
         if narrowed is not None:
             planned.append((UNDERSTOOD_COUNT, ["FT.SEARCH", index, *count_query(narrowed).get_args()]))

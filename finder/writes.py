@@ -7,7 +7,8 @@ whose name changed needs a new text vector but keeps its image vector, and so on
 
 A photo's features (finder/embeddings.py) are cached on disk by its fingerprint; a write stores
 an image vector made from them for every image space writes must fill (finder/projection.py),
-and if a refit starts or ends meanwhile, makes them again for the new set.
+and if a refit starts or ends meanwhile, makes them again for the new set (the store writes each
+vector in every datatype writes must fill).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from finder.index import ensure_index
 from finder.product_images import ProductImages
 from finder.products import IMAGE_VERSION_LENGTH, Product
 from finder.projection import FeatureCache, ImageSpaces
-from finder.store import GenerationsChanged, ProductStore, ProductWrite, StoredState, search_fields
+from finder.store import ProductStore, ProductWrite, StoredState, WriteTargetsChanged, search_fields
 
-GENERATION_RETRIES = 5  # a write overtaken this often by refits starting or ending gives up (409)
+TARGET_RETRIES = 5  # a write overtaken this often by re-indexes starting or ending gives up (409)
 
 
 class ProductExists(Exception):
@@ -132,8 +133,8 @@ def store_writes(store: ProductStore, spaces: ImageSpaces, embedded: Sequence[Em
         try:
             store.save(product_writes(embedded, spaces, generations), generations)
             return
-        except GenerationsChanged:
-            continue  # a refit began or ended meanwhile: vectors for the new set
+        except WriteTargetsChanged:
+            continue  # a re-index began or ended meanwhile: vectors for the new set
 
 
 def product_writes(embedded: Sequence[EmbeddedWrite], spaces: ImageSpaces,
@@ -203,16 +204,16 @@ class ProductWriter:
             ensure_index(self.store.client, self.settings, self.embedder.text_dim, self.embedder.image_dim)
             self.store.ensure_suggestions()
             self._prepared = True
-        for _ in range(GENERATION_RETRIES):
+        for _ in range(TARGET_RETRIES):
             try:
                 return self._write_once(draft, photo, image, must_exist)
-            except GenerationsChanged:
-                continue  # a refit began or ended meanwhile: write again with vectors for the new set
+            except WriteTargetsChanged:
+                continue  # a re-index began or ended meanwhile: write again with vectors for the new set
         raise WriteConflict(draft.id)
 
     def _write_once(self, draft: Product, photo: bytes | None, image, must_exist: bool) -> Product:
         # Read before the WATCH begins: a change of the set after it then always fails the commit
-        # (or its check) as GenerationsChanged, never as a conflict with another write of the product.
+        # (or its check) as WriteTargetsChanged, never as a conflict with another write of the product.
         generations = self.spaces.active()
         with self.store.watching(draft.id) as watched:
             stored = watched.state()
@@ -235,8 +236,6 @@ class ProductWriter:
             except BaseException as error:
                 self.images.discard(new_path)  # this write's own file; nothing points to it
                 if isinstance(error, redis.WatchError):
-                    if self.spaces.active() != generations:
-                        raise GenerationsChanged() from None
                     raise WriteConflict(draft.id) from None
                 raise
         if new_path:

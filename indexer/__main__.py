@@ -143,9 +143,9 @@ def reindex(args, settings: Settings, client) -> int:
     print(file=sys.stderr)
     for note in report.notes:
         print(note)
-    print(f"{INDEX_ALIAS} now uses {new.name} ({new.algorithm} {new.metric}, {new.documents} products); "
-          f"dropped {old.name} ({old.algorithm} {old.metric}); {entries} autocomplete entries rebuilt. "
-          f"{report.seconds:.1f} s, searches answered throughout.")
+    print(f"{INDEX_ALIAS} now uses {new.name} ({new.algorithm} {new.metric} {new.datatype}, {new.documents} "
+          f"products); dropped {old.name} ({old.algorithm} {old.metric} {old.datatype}); {entries} autocomplete "
+          f"entries rebuilt. {report.seconds:.1f} s, searches answered throughout.")
     return 0
 
 
@@ -166,8 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     reindex_command = commands.add_parser(
         "reindex", help="rebuild the index with other settings and refit the By Image projection, without downtime",
         description="Build a new index (algorithm, metric and HNSW_M / HNSW_EF_CONSTRUCTION from the options "
-        "and environment, synonyms from the SYNONYMS file) beside the live one and switch to it when it is "
-        "complete. With IMAGE_PROJECTION=lda the By Image projection is fitted again on the stored products "
+        "and environment, VECTOR_DATATYPE, synonyms from the SYNONYMS file) beside the live one and switch to it "
+        "when it is complete; a new VECTOR_DATATYPE converts the stored vectors first. With IMAGE_PROJECTION=lda "
+        "the By Image projection is fitted again on the stored products "
         "(their photos' features come from the feature cache) and every product gets its new image vector; "
         "with IMAGE_PROJECTION=none the index returns to the image model's own vectors. Nothing else is "
         "re-embedded; the autocomplete dictionary is rebuilt from the stored products. Searches keep answering "

@@ -13,6 +13,7 @@ from finder.config import DEFAULT_CATALOG, PROJECT_ROOT, Settings
 from finder.embeddings import Embedder
 from finder.index import describe_index
 from finder.redis_server import connect
+from finder.schema import search_key
 from finder.store import ProductStore
 from indexer.loader import load_catalog
 
@@ -34,8 +35,15 @@ def load_into(settings: Settings, catalog: Path, **options):
 
 
 def live_vectors(client, product_id: str):
-    """A product's stored vectors, from the fields the live index reads."""
-    return ProductStore(client).vectors(product_id, describe_index(client).sources)
+    """A product's stored vectors, from the fields the live index reads, as float32."""
+    live = describe_index(client)
+    return ProductStore(client).vectors(product_id, live.sources, live.datatype)
+
+
+def stored_vector_sizes(client, product_id: str) -> dict[str, int]:
+    """The vector fields of a product's search hash (every image space and datatype), by byte length."""
+    return {name.decode(): len(value) for name, value in client.hgetall(search_key(product_id)).items()
+            if b"_vector" in name}
 
 
 def serve_app(app):

@@ -119,6 +119,8 @@ def test_scale_runs(vectors, settings, loaded_sample, tmp_path):
             for products, datatype in ((300, "FLOAT32"), (1200, "FLOAT32"), (300, "FLOAT16"))
         ]
     assert all(run.bytes_per_product_hnsw > 0 and run.knn for run in runs)
+    assert all(point.recall > 0.9 for run in runs for point in run.knn if point.algorithm == "FLAT")  # FLOAT16 too
+    assert runs[2].vector_index_bytes_per_product_hnsw < 0.6 * runs[0].vector_index_bytes_per_product_hnsw
     plan = scale.plan_size(1_000_000, runs[:2], memory_budget=1e9, max_load_seconds=3600)
     assert plan.products < 1_000_000 and plan.reason
     assert_well_formed(scale.report(runs, [plan], "test", CONTEXT), tmp_path)

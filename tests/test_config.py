@@ -4,25 +4,35 @@ from pathlib import Path
 
 import pytest
 
-from finder.config import BUILTIN_IMAGE_MODELS, BUILTIN_TEXT_MODELS, PROJECT_ROOT, ConfigError, Settings
+from finder.config import (
+    BUILTIN_IMAGE_MODELS,
+    BUILTIN_TEXT_MODELS,
+    PROJECT_ROOT,
+    VECTOR_DATATYPES,
+    ConfigError,
+    Settings,
+)
 from finder.embeddings import BUILTIN_DIMS
+from finder.schema import NUMPY_DATATYPES
 
 
 def test_defaults_without_environment():
     settings = Settings.from_env({})
     assert settings.redis_url is None
     assert (settings.index_algorithm, settings.distance_metric) == ("HNSW", "COSINE")
+    assert settings.vector_datatype == "FLOAT32"
     assert (settings.host, settings.port) == ("127.0.0.1", 5000)
     assert settings.catalog_path.name == "sample"
 
 
 def test_values_are_parsed_and_normalised():
     settings = Settings.from_env(
-        {"INDEX_ALGORITHM": "flat", "DISTANCE_METRIC": "l2", "HNSW_M": "32", "PORT": "8080",
-         "REDIS_URL": "redis://example:6380/0", "CATALOG": "/tmp/catalog", "REDIS_TIMEOUT": "0.5"}
+        {"INDEX_ALGORITHM": "flat", "DISTANCE_METRIC": "l2", "VECTOR_DATATYPE": "float16", "HNSW_M": "32",
+         "PORT": "8080", "REDIS_URL": "redis://example:6380/0", "CATALOG": "/tmp/catalog", "REDIS_TIMEOUT": "0.5"}
     )
     assert settings.index_algorithm == "FLAT"
     assert settings.distance_metric == "L2"
+    assert settings.vector_datatype == "FLOAT16"
     assert settings.hnsw_m == 32
     assert settings.port == 8080
     assert settings.redis_url == "redis://example:6380/0"
@@ -39,6 +49,8 @@ def test_blank_values_mean_default():
     [
         ("INDEX_ALGORITHM", "IVF", "HNSW, FLAT"),
         ("DISTANCE_METRIC", "DOT", "COSINE, IP, L2"),
+        ("VECTOR_DATATYPE", "FLOAT64", "FLOAT32, FLOAT16"),
+        ("VECTOR_DATATYPE", "half", "FLOAT32, FLOAT16"),
         ("HNSW_M", "many", "2..512"),
         ("HNSW_M", "1", "2..512"),
         ("HNSW_EF_RUNTIME", "0", "1..4096"),
@@ -85,6 +97,10 @@ def test_configuration_depends_on_nothing_else_in_finder():
 def test_every_builtin_model_has_a_known_vector_size():
     for name in (*BUILTIN_TEXT_MODELS, *BUILTIN_IMAGE_MODELS):
         assert BUILTIN_DIMS[name] > 0
+
+
+def test_every_vector_datatype_has_a_numpy_type():
+    assert set(NUMPY_DATATYPES) == set(VECTOR_DATATYPES)
 
 
 def test_the_api_key_is_never_printed_with_the_settings():

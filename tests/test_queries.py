@@ -64,7 +64,8 @@ def test_as_dict_echoes_what_was_asked():
 
 def test_knn_query_is_a_hybrid_query_with_the_filter_as_prefilter():
     vector = np.arange(4, dtype=np.float32)
-    query = knn_query("image_vector", vector, 7, Filters(tags={"gender": ("Women",)}), ef_runtime=50)
+    query = knn_query("image_vector", vector, 7, Filters(tags={"gender": ("Women",)}), ef_runtime=50,
+                      datatype="FLOAT32")
     text = query.query_string()
     assert text.startswith("(@gender:{Women})=>[KNN 7 @image_vector $vector")
     assert "EF_RUNTIME $EF" in text and query.params["EF"] == 50
@@ -72,13 +73,19 @@ def test_knn_query_is_a_hybrid_query_with_the_filter_as_prefilter():
     assert "HYBRID_POLICY" not in text
 
 
+def test_knn_query_sends_the_vector_as_bytes_of_the_index_datatype():
+    vector = np.array([0.1, -0.2, 0.3], dtype=np.float32)
+    sent = knn_query("text_vector", vector, 5, datatype="FLOAT16").params["vector"]
+    assert sent == vector.astype(np.float16).tobytes() and len(sent) == 6
+
+
 def test_knn_query_without_filters_or_ef_runtime():
-    text = knn_query("text_vector", np.zeros(3), 5).query_string()
+    text = knn_query("text_vector", np.zeros(3), 5, datatype="FLOAT32").query_string()
     assert text.startswith("*=>[KNN 5 @text_vector $vector") and "EF_RUNTIME" not in text
 
 
 def test_knn_query_with_a_forced_hybrid_policy():
-    text = knn_query("text_vector", np.zeros(3), 5, hybrid_policy="ADHOC_BF").query_string()
+    text = knn_query("text_vector", np.zeros(3), 5, hybrid_policy="ADHOC_BF", datatype="FLOAT32").query_string()
     assert "HYBRID_POLICY ADHOC_BF" in text
 
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 import redis
 
@@ -22,13 +23,19 @@ from finder.index import describe_index, rebuild_index
 from finder.products import Product
 from finder.projection import ACTIVE_KEY, NONE, PROJECTION_KEY_PREFIX, ImageSpaces, image_field
 from finder.redis_server import EmbeddedRedis, connect
-from finder.schema import search_key
+from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, search_key
 from finder.search_and_fetch import answer_from_reply, document_from_json
-from finder.store import ProductStore, UnexpectedReply, documents_from_mget
+from finder.store import (
+    ACTIVE_DATATYPES,
+    ProductStore,
+    UnexpectedReply,
+    connection_lost_while_watching,
+    documents_from_mget,
+)
 from finder.suggestions import COUNTS_KEY, SUGGEST_KEY
 from indexer.loader import load_catalog
 from indexer.reindex import reindex
-from tests.support import SAMPLE_CATALOG, load_into, settings_for
+from tests.support import SAMPLE_CATALOG, live_vectors, load_into, settings_for, stored_vector_sizes
 
 API_KEY = "reliability-key-0123456789"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -92,6 +99,36 @@ def test_a_hung_redis_gives_503_within_the_timeout_and_no_hung_workers(small_cat
     finally:
         os.kill(server.pid, signal.SIGCONT)
     assert http.get("/health").status_code == 200
+
+
+def test_a_write_to_a_hung_redis_is_unavailable_not_a_conflict(small_catalog):
+    server, settings = small_catalog
+    http = create_app(settings).test_client()
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        response = http.put("/api/products/70002", headers=AUTH, data=product_form("70002", "Hung Tee"))
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+    assert response.status_code == 503, response.json
+    store = ProductStore(connect(server.url))
+    with store.watching("70001") as watched:  # and a real conflict is still one
+        connect(server.url).json().set(Product.key_for("70001"), "$.name", "Changed meanwhile")
+        with pytest.raises(redis.WatchError):
+            watched.delete()
+
+
+def test_a_watch_lost_with_the_connection_is_a_connection_error():
+    """redis-py raises WatchError when the connection fails or times out at EXEC under WATCH, as
+    when another client wrote a watched key; only the second is a conflict."""
+    with pytest.raises(redis.ConnectionError):
+        with connection_lost_while_watching():
+            try:
+                raise redis.TimeoutError("Timeout reading from socket")
+            except redis.TimeoutError:
+                raise redis.WatchError("A TimeoutError occurred while watching one or more keys") from None
+    with pytest.raises(redis.WatchError):
+        with connection_lost_while_watching():
+            raise redis.WatchError("Watched variable changed.")
 
 
 def test_killing_redis_mid_load_loses_nothing_reported_and_the_load_resumes(tmp_path):
@@ -235,6 +272,48 @@ def test_a_refit_moves_every_product_to_a_new_projection_while_searches_and_writ
     assert photo_search(http).json["results"][0]["product"]["id"] == "70042"
     again = http.get(f"/api/search/image/{upload_id}?k=5").json["results"]
     assert again[0]["product"]["id"] == "70042" and again[0]["distance"] < 1e-3
+
+
+def test_reindexing_converts_the_vectors_datatype_while_searches_and_writes_go_on(small_catalog):
+    """FLOAT32 -> FLOAT16 -> FLOAT32 (each time with a refit, as IMAGE_PROJECTION=lda does): every
+    product, also those written meanwhile, ends up holding exactly the fields the new index reads,
+    FLOAT16 ones half the size; searches of every kind and writes answer throughout."""
+    server, settings = small_catalog
+    app = create_app(settings)
+    client = connect(server.url)
+    embedder = Embedder.from_settings(settings)
+    text_before = live_vectors(client, "70001")[TEXT_VECTOR]
+    written, converted = [], threading.Event()
+
+    def create_products():
+        http = app.test_client()
+        while not converted.is_set():
+            product_id = f"convert-{len(written)}"
+            response = http.post("/api/products", headers=AUTH, data=product_form(product_id, "Convert Tee"))
+            written.append((product_id, response.status_code))
+
+    requests = {**gets("/api/search?q=blue shirt&k=5", "/api/products/70001/similar?by=image&k=5",
+                       "/api/products/70001/similar?by=text&k=5&gender=Men"), "photo search": photo_search}
+    writer = threading.Thread(target=create_products)
+    with Searching(app, requests) as searching:
+        writer.start()
+        for datatype, size in (("FLOAT16", 2), ("FLOAT32", 4)):
+            report = reindex(client, settings.with_overrides(vector_datatype=datatype), embedder)
+            info = describe_index(client)
+            assert info.datatype == datatype and report.new.name == info.name
+            assert ACTIVE_DATATYPES.members(client) == (datatype,)
+            for product_id in ProductStore(client).product_ids():
+                assert stored_vector_sizes(client, product_id) == {info.sources[TEXT_VECTOR]: 384 * size,
+                                                                  info.sources[IMAGE_VECTOR]: 192 * size}, product_id
+            time.sleep(0.5)
+        converted.set()
+        writer.join()
+    assert searching.failures == [] and searching.answered > 20
+    assert written and {status for _, status in written} == {201}
+    assert not client.exists(ACTIVE_DATATYPES.key)  # FLOAT32 alone, as before the conversions
+    assert describe_index(client).documents == len(client.keys(Product.key_for("*")))
+    np.testing.assert_array_equal(live_vectors(client, "70001")[TEXT_VECTOR],
+                                  text_before.astype(np.float16).astype(np.float32))  # rounded once, kept
 
 
 def test_the_reindex_command(small_catalog):
