@@ -37,7 +37,7 @@ def three_trips_way(search: Search, product_id: str, k: int):
     query = knn_query(IMAGE_VECTOR, vector_array(raw, info.datatype), k + 1,
                       ef_runtime=search.settings.hnsw_ef_runtime, datatype=info.datatype)
     docs = search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
-    return search.store.get_many([product_id_from_search_key(doc.id.decode()) for doc in docs])
+    return search.store.get_many([product_id_from_search_key(_text(doc.id)) for doc in docs])
 
 
 def hash_fields_way(search: Search, product_id: str, k: int):
@@ -53,8 +53,12 @@ def per_product_way(search: Search, product_id: str, k: int):
     query = knn_query(IMAGE_VECTOR, vector, k + 1, ef_runtime=search.settings.hnsw_ef_runtime,
                       datatype=search.index_info().datatype)
     docs = search.client.ft(INDEX_ALIAS).search(query, query_params=query.params).docs
-    ids = [product_id_from_search_key(doc.id.decode() if isinstance(doc.id, bytes) else doc.id) for doc in docs]
+    ids = [product_id_from_search_key(_text(doc.id)) for doc in docs]
     return [json_commands(search.client).get(Product.key_for(product_id)) for product_id in ids]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 VARIANTS = {

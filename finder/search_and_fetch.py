@@ -3,10 +3,9 @@
 A server-side script (Lua) runs FT.SEARCH and then one JSON.MGET of the products it found; for
 "similar", it first reads the product the search starts from and its stored vector and sends the
 vector bytes as the KNN parameter, so they never travel to the app and back. Measured on the
-8,000-product sample (docs/benchmarks.md, section 7): similar by image went from three round
-trips (product and vector, KNN, documents) through redis-py's reply objects to this one, and
-its in-process p50 from ~2.9 ms to ~1.1 ms. A script also reads the product and its neighbours
-in one consistent moment.
+8,000-product sample (`python -m bench.round_trips`, docs/design.md "Reading results"): similar
+by image in process, p50 1.70 ms in three round trips (product and vector, KNN, documents) and
+1.12 ms in this one. A script also reads the product and its neighbours in one consistent moment.
 
 The script only reads. It calls FT.SEARCH as the client would, so the query is exactly what
 finder.queries builds.
