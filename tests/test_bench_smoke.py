@@ -13,8 +13,9 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from bench import embedded_text, latency, load_speed, recall, relevance, scale, throughput
+from bench import embedded_text, latency, load_speed, page_weight, recall, relevance, scale, throughput
 from bench.common import Latency, Report, gunicorn, markdown_table
 from bench.exact import ExactNeighbours
 from bench.workload import sample_workload
@@ -193,3 +194,14 @@ def test_embedded_text_agreement_counts_neighbours_of_the_same_type_and_colour()
     by_type, by_both = embedded_text.agreement(vectors, types, colours, np.array([0]))
     # Product 0's neighbours by similarity: 1 (Tshirts, Blue), 2 (Shirts, Red), 3 (Tshirts, Red).
     assert (by_type, by_both) == (2 / 3, 1 / 3)
+
+
+def test_the_page_weight_catalog_has_kaggle_size_photos(tmp_path):
+    source = tmp_path / "source"
+    (source / "images").mkdir(parents=True)
+    for product_id in ("1", "2"):
+        Image.new("RGB", (60, 80), "red").save(source / "images" / f"{product_id}.jpg")
+    (source / "styles.csv").write_text("id,name\n1,a\n2,b\n")
+    catalog = page_weight.kaggle_size_catalog(tmp_path / "catalog", source)
+    sizes = {Image.open(photo).size for photo in (catalog / "images").glob("*.jpg")}
+    assert sizes == {page_weight.KAGGLE_SIZE} and (catalog / "styles.csv").read_text() == "id,name\n1,a\n2,b\n"
