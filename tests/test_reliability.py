@@ -24,6 +24,7 @@ from finder.products import Product
 from finder.projection import ACTIVE_KEY, NONE, PROJECTION_KEY_PREFIX, ImageSpaces, image_field
 from finder.redis_server import EmbeddedRedis, connect
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR, search_key
+from finder.search import Search
 from finder.search_and_fetch import answer_from_reply, document_from_json
 from finder.store import (
     ACTIVE_DATATYPES,
@@ -270,6 +271,11 @@ def test_a_refit_moves_every_product_to_a_new_projection_while_searches_and_writ
         fields = client.hkeys(key)
         assert image_field(new).encode() in fields and image_field(old).encode() not in fields, key
     assert photo_search(http).json["results"][0]["product"]["id"] == "70042"
+    # Every product is still reachable in the new index's graph: a KNN as wide as the catalog finds them all.
+    search = Search(client, ProductStore(client), settings)
+    everyone = {pid.decode().removeprefix(Product.key_for("")) for pid in client.keys(Product.key_for("*"))}
+    vector = search.vectors("70042")[IMAGE_VECTOR]
+    assert {hit.product.id for hit in search.nearest(IMAGE_VECTOR, vector, len(everyone))} == everyone
     again = http.get(f"/api/search/image/{upload_id}?k=5").json["results"]
     assert again[0]["product"]["id"] == "70042" and again[0]["distance"] < 1e-3
 
