@@ -16,9 +16,7 @@ fitted projection, or `none` after a projection) and/or a new datatype:
 4. the new index built over those vectors beside the live one, the alias switched once it is
    complete, the old index dropped,
 5. the old generation and datatype retired: writes stop filling them, their fields are removed
-   from every product and the old projection deleted,
-6. the index built once more over the settled fields and switched to: removing fields re-indexes
-   every product, and that churn left some unreachable in the HNSW graph.
+   from every product and the old projection deleted.
 Searches answer from the old index until the switch and from the new one after it. Converting
 FLOAT32 to FLOAT16 rounds the stored vectors, and converting back keeps that rounding: text
 vectors are not embedded again (`load --recreate` would), only image vectors of a new projection.
@@ -100,11 +98,6 @@ def reindex(client: redis.Redis, settings: Settings, embedder: Embedder, *, show
     if new_datatype:
         _retire_datatype(store, old.datatype, generation)
         notes.append(f"Vectors: converted to {datatype}; the {old.datatype} ones removed")
-    # Removing the retired fields re-indexes every product in the new index, a delete and an insert
-    # in its HNSW graph each, after which some products could no longer be reached, even at
-    # EF_RUNTIME 1000 (tests/test_reliability.py's refit test found this 6 times in 6). One more
-    # build over the settled fields gives a fresh graph.
-    _, new = rebuild_index(client, settings, on_progress=on_indexing, image_space=(generation, target.image_dim))
     return ReindexReport(old, new, time.perf_counter() - started, notes)
 
 
