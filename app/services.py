@@ -47,8 +47,7 @@ class Services:
             client=client,
             store=store,
             search=search,
-            text_search=TextSearch(search, embedder, QueryVectorCache(
-                client, settings.text_model, settings.query_cache_ttl, settings.query_cache_entries)),
+            text_search=TextSearch(search, embedder, QueryVectorCache.from_settings(client, settings)),
             uploads=UploadStore(client),
             thumbnails=Thumbnails(settings.thumbnails_dir),
             embedder=embedder,

@@ -24,7 +24,6 @@ import redis
 
 from finder.config import PROJECT_ROOT, Settings
 from finder.index import describe_index
-from finder.query_vectors import KEY_PREFIX as QUERY_CACHE_PREFIX
 from finder.redis_server import EmbeddedRedis, connect
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
@@ -381,17 +380,3 @@ def _wait_for_health(url: str, process: subprocess.Popen) -> None:
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer /health within {SERVER_START_TIMEOUT_SECONDS:.0f} s")
 
-
-def clear_query_cache(client: redis.Redis) -> None:
-    keys = list(client.scan_iter(match=f"{QUERY_CACHE_PREFIX}*", count=1000))
-    if keys:
-        client.delete(*keys)
-
-
-def query_cache_counts(client: redis.Redis) -> tuple[int, int]:
-    """Lookups and hits counted by every model's query-vector cache."""
-    lookups = hits = 0
-    for key in client.scan_iter(match=f"{QUERY_CACHE_PREFIX}*:stats", count=1000):
-        counted = client.hmget(key, ["lookups", "hits"])
-        lookups, hits = lookups + int(counted[0] or 0), hits + int(counted[1] or 0)
-    return lookups, hits

@@ -26,6 +26,7 @@ import sys
 import urllib.parse
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,6 @@ from bench.common import (
     Latency,
     Report,
     bench_command,
-    clear_query_cache,
     gunicorn,
     markdown_table,
     measuring_quietly,
@@ -110,10 +110,10 @@ def measure(app: AppServer, redis_url: str, data_dir: Path, queries: int, photo_
     embedder = Embedder.from_settings(settings)
     search = Search(client, store, settings, spaces=ImageSpaces(client, embedder))
     embedder.warm_up()
-    text_search = TextSearch(search, embedder, QueryVectorCache(
-        client, settings.text_model, settings.query_cache_ttl, settings.query_cache_entries))
-    text_search_uncached = TextSearch(search, embedder, QueryVectorCache(
-        client, settings.text_model, settings.query_cache_ttl, max_entries=0))
+    query_vectors = QueryVectorCache.from_settings(client, settings)
+    text_search = TextSearch(search, embedder, query_vectors)
+    text_search_uncached = TextSearch(search, embedder,
+                                      QueryVectorCache.from_settings(client, replace(settings, query_cache_entries=0)))
     workload = sample_workload(client, queries)
     index = client.ft(INDEX_ALIAS)
     http = HttpClient(app.url)
@@ -170,7 +170,7 @@ def measure(app: AppServer, redis_url: str, data_dir: Path, queries: int, photo_
             "app": lambda params: http.request("GET", f"/api/products?{params}"),
         }),
     }
-    clear_query_cache(client)
+    query_vectors.clear()
     warmup_inputs = {UNSEEN_TEXT: unseen_warmup}
     results = {}
     for kind, (inputs, levels) in requests.items():

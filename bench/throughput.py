@@ -34,18 +34,17 @@ from bench.common import (
     CpuMeter,
     Report,
     bench_command,
-    clear_query_cache,
     cpu_seconds,
     gunicorn,
     markdown_table,
     publish,
-    query_cache_counts,
     sample_context,
     sample_redis,
     wait_for_quiet_machine,
 )
 from bench.workload import sample_workload
-from finder.config import PROJECT_ROOT
+from finder.config import PROJECT_ROOT, Settings
+from finder.query_vectors import QueryVectorCache
 from finder.redis_server import connect
 
 LOCUSTFILE = PROJECT_ROOT / "bench" / "locustfile.py"
@@ -98,7 +97,9 @@ def run_locust(app: AppServer, redis_pid: int, client: redis.Redis, workload: Pa
         "--only-summary", "--loglevel", "WARNING",
     ]
     env = {**os.environ, "BENCH_WORKLOAD": str(workload), "BENCH_MIX": mix, "PYTHONPATH": str(PROJECT_ROOT)}
-    clear_query_cache(client)
+    # The app's cache: gunicorn inherits this environment.
+    query_vectors = QueryVectorCache.from_settings(client, Settings.from_env())
+    query_vectors.clear()
     app_before, redis_before = cpu_seconds(app.pid), cpu_seconds(redis_pid)
     # locust is the only child that exits during the run, so the children's rusage delta is its CPU.
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -109,7 +110,7 @@ def run_locust(app: AppServer, redis_pid: int, client: redis.Redis, workload: Pa
         raise RuntimeError(f"locust failed ({done.returncode}):\n{done.stderr[-3000:]}")
     locust_seconds = (children_after.ru_utime + children_after.ru_stime
                       - children_before.ru_utime - children_before.ru_stime)
-    lookups, hits = query_cache_counts(client)
+    counted = query_vectors.stats()
     stats = read_locust_stats(Path(f"{prefix}_stats.csv"))
     if not stats["Aggregated"].requests:
         raise RuntimeError(f"no request completed within {duration} s; locust said:\n{done.stderr[-3000:]}")
@@ -121,7 +122,7 @@ def run_locust(app: AppServer, redis_pid: int, client: redis.Redis, workload: Pa
         cores_load_generator=locust_seconds / meter.seconds,
         cores_other=meter.others_cores,
         load_generator_warned="CPU usage above" in done.stderr,
-        query_cache_lookups=lookups, query_cache_hits=hits,
+        query_cache_lookups=counted["lookups"], query_cache_hits=counted["hits"],
     )
 
 

@@ -47,6 +47,11 @@ class QueryVectorCache:
         self._unsupported = False  # a server without per-field expiry: the cache stays off
         self._lookup = client.register_script(LOOKUP)
 
+    @classmethod
+    def from_settings(cls, client: redis.Redis, settings) -> QueryVectorCache:
+        """The cache of the configured text model, sized and timed by the settings."""
+        return cls(client, settings.text_model, settings.query_cache_ttl, settings.query_cache_entries)
+
     def vector(self, text: str, embed: Callable[[str], np.ndarray]) -> np.ndarray:
         """The cached vector of `text`, or embed(text), cached for the next time."""
         if self._unsupported or self.max_entries == 0:
@@ -66,6 +71,10 @@ class QueryVectorCache:
         pipe.hmget(self.stats_key, ["lookups", "hits"])
         entries, (lookups, hits) = pipe.execute()
         return {"entries": entries, "lookups": int(lookups or 0), "hits": int(hits or 0)}
+
+    def clear(self) -> None:
+        """Drop every entry and the counts (the benchmarks start each run from an empty cache)."""
+        self.client.delete(self.key, self.stats_key)
 
     def _store(self, field: str, vector: np.ndarray) -> None:
         pipe = self.client.pipeline(transaction=False)

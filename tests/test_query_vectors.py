@@ -32,6 +32,10 @@ def test_a_second_lookup_is_a_hit_with_the_models_exact_vector(cache_client, emb
     np.testing.assert_array_equal(again, embedder.embed_texts(["red dress"])[0])
     assert cache.stats() == {"entries": 1, "lookups": 2, "hits": 1}
     assert cache.vector("Red dress", embed) is not None and len(calls) == 2  # case may matter to a model
+    cache.clear()
+    assert cache.stats() == {"entries": 0, "lookups": 0, "hits": 0}
+    cache.vector("red dress", embed)
+    assert len(calls) == 3  # embedded again
 
 
 def test_entries_expire(cache_client, embedder):
