@@ -47,7 +47,6 @@ if #keys == 0 then return {started_from, 1, reply, {}} end
 keys[#keys + 1] = '$'
 return {started_from, 1, reply, redis.call('JSON.MGET', unpack(keys))}
 """.replace("@PRODUCT_PREFIX@", Product.key_for("")).replace("@SEARCH_PREFIX_LENGTH@", str(len(SEARCH_KEY_PREFIX)))
-VECTOR_PLACEHOLDER = b""
 
 
 @dataclass(frozen=True)
@@ -83,8 +82,9 @@ class SearchAndFetch:
         """The stored document of a product and the answer of `query` with the product's vector
         (read from `vector_field` of its search hash) as `vector_param`. (None, None) for an unknown
         product; (document, None) when it has no vector in that field."""
-        arguments = _search_arguments(index_name, query, {**params, vector_param: VECTOR_PLACEHOLDER})
-        position = arguments.index(VECTOR_PLACEHOLDER) + 1  # Lua counts from 1
+        arguments = _search_arguments(index_name, query, params)
+        # The value after the parameter's name; Lua counts from 1.
+        position = arguments.index(vector_param, arguments.index("PARAMS")) + 2
         started_from, has_vector, reply, documents = self._script(
             keys=[search_key(product_id), Product.key_for(product_id)],
             args=[vector_field, position, *arguments],
