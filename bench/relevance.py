@@ -95,6 +95,19 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+def shopper_queries() -> list[tuple[str, dict[str, set[str]]]]:
+    """bench/shopper_queries.csv: each everyday query with the attribute values it means."""
+    queries = []
+    with open(SHOPPER_QUERIES, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            wanted = {}
+            for clause in row["wanted"].split(";"):
+                attribute, values = clause.strip().split("=")
+                wanted[attribute] = set(values.split("|"))
+            queries.append((row["query"], wanted))
+    return queries
+
+
 def brand_of(name: str) -> str | None:
     """The words of a Kaggle-style name before its gender word: "Puma Men Black T-shirt" -> "Puma"."""
     tokens = name.split()
@@ -311,15 +324,10 @@ class QueryFactory:
 
     def shopper_words(self) -> list[Query]:
         queries = []
-        with open(SHOPPER_QUERIES, newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                wanted = {}
-                for clause in row["wanted"].split(";"):
-                    attribute, values = clause.strip().split("=")
-                    wanted[attribute] = set(values.split("|"))
-                relevant = self.matching(**wanted)
-                if relevant:
-                    queries.append(search("shopper words", row["query"], relevant, "precision", row["query"]))
+        for text, wanted in shopper_queries():
+            relevant = self.matching(**wanted)
+            if relevant:
+                queries.append(search("shopper words", text, relevant, "precision", text))
         return queries
 
     def by_image(self) -> list[list[Query]]:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import redis
 
-from bench.relevance import SHOPPER_QUERIES, brand_of
+from bench.relevance import brand_of, shopper_queries
 from finder.products import Product
 from finder.schema import SEARCH_KEY_PREFIX, product_id_from_search_key
 from finder.store import ProductStore
@@ -64,8 +63,7 @@ def sample_workload(client: redis.Redis, count: int, seed: int = SEED) -> Worklo
 
 
 def shopper_query_pool(products: list[Product], rng: np.random.Generator, size: int = SHOPPER_QUERY_POOL) -> list[str]:
-    with open(SHOPPER_QUERIES, newline="", encoding="utf-8") as handle:
-        queries = [row["query"] for row in csv.DictReader(handle)]
+    queries = [text for text, _ in shopper_queries()]
     shapes = (
         lambda p: (p.color, p.article_type, "for", p.gender),
         lambda p: (p.gender, p.article_type),
