@@ -102,9 +102,9 @@ class ProductWrite:
 
 
 class WriteTargetsChanged(Exception):
-    """What writes must fill changed (a refit or a datatype conversion began or ended) since a
-    write's vectors were made or its datatypes read: nothing was written; make them for the active
-    generations and write again."""
+    """A re-index overtook a write: what writes must fill changed (a refit or a datatype conversion
+    began or ended) since the write's vectors were made or its datatypes read, or it added vectors
+    to the product meanwhile. Nothing was written; read and write again."""
 
 
 @dataclass(frozen=True)
@@ -151,8 +151,8 @@ class ProductStore:
     @contextmanager
     def watching(self, product_id: str) -> Iterator[WatchedProduct]:
         """Read-check-write one product with optimistic locking: the commit fails with
-        redis.WatchError if anyone wrote the product since `watching` began, WriteTargetsChanged
-        if the active image generations or datatypes changed."""
+        redis.WatchError if another write changed the product since it was read, WriteTargetsChanged
+        if only a re-index touched what is watched (see WatchedProduct)."""
         with self.client.pipeline(transaction=True) as pipe:
             with connection_lost_while_watching():
                 pipe.watch(Product.key_for(product_id), search_key(product_id), ACTIVE_GENERATIONS.key,
@@ -300,34 +300,36 @@ class ProductStore:
 
 
 class WatchedProduct:
-    """One product under WATCH (see ProductStore.watching)."""
+    """One product under WATCH (see ProductStore.watching), with the active sets of write targets.
+
+    Any change to a watched key fails the commit, and two kinds of writer make them: another write
+    of the product (a conflict) and a re-index (changing the sets, or adding converted or refitted
+    vectors to the product's hash). They are told apart by the product itself: a conflict changed
+    its document or fingerprints since this write first read them. Comparing the sets instead
+    would be wrong whenever they changed between the WATCH and their read."""
 
     def __init__(self, client: redis.Redis, pipe: redis.client.Pipeline, product_id: str, datatypes: tuple[str, ...]):
         self._client = client
         self._pipe = pipe
         self.product_id = product_id
-        self._datatypes = datatypes  # read as the WATCH began: any change since fails the commit
+        self._datatypes = datatypes  # read under the WATCH: any change since fails the commit
+        self._first_read: StoredState | None = None
 
     def state(self) -> StoredState:
         with connection_lost_while_watching():
-            document = json_commands(self._pipe).get(Product.key_for(self.product_id))
-            return StoredState.from_hash(document, self._pipe.hmget(search_key(self.product_id), STATE_FIELDS))
+            state = _stored_state(self._pipe, self.product_id)
+        if self._first_read is None:
+            self._first_read = state
+        return state
 
     def commit(self, write: ProductWrite, image_generations: Sequence[str]) -> None:
         """Raises WriteTargetsChanged, having written nothing, if the write's image vectors were
-        made for other generations than writes must now fill, or the datatypes changed meanwhile;
+        made for other generations than writes must now fill, or a re-index touched what is watched;
         redis.WatchError if someone else wrote the product."""
         _check_generations(self._pipe, image_generations)
         self._pipe.multi()
         _queue_writes(self._pipe, [write], self._datatypes)
-        try:
-            with connection_lost_while_watching():
-                self._pipe.execute()
-        except redis.WatchError:
-            if (ACTIVE_GENERATIONS.members(self._client) != tuple(sorted(image_generations))
-                    or ACTIVE_DATATYPES.members(self._client) != self._datatypes):
-                raise WriteTargetsChanged() from None
-            raise
+        self._execute()
 
     def delete(self) -> None:
         """Delete the product and its share of the suggestions, as read under this WATCH."""
@@ -335,8 +337,22 @@ class WatchedProduct:
         self._pipe.multi()
         self._pipe.delete(Product.key_for(self.product_id), search_key(self.product_id))
         queue_suggestion_changes(self._pipe, suggestion_changes([(stored, None)]))
-        with connection_lost_while_watching():
-            self._pipe.execute()
+        self._execute()
+
+    def _execute(self) -> None:
+        try:
+            with connection_lost_while_watching():
+                self._pipe.execute()
+        except redis.WatchError:
+            if _stored_state(self._client, self.product_id) == self._first_read:
+                raise WriteTargetsChanged() from None
+            raise
+
+
+def _stored_state(reader: redis.Redis, product_id: str) -> StoredState:
+    """The product's document and STATE_FIELDS; `reader` may be a pipeline under WATCH."""
+    document = json_commands(reader).get(Product.key_for(product_id))
+    return StoredState.from_hash(document, reader.hmget(search_key(product_id), STATE_FIELDS))
 
 
 @contextmanager

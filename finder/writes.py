@@ -13,8 +13,9 @@ vector in every datatype writes must fill).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import redis
@@ -24,10 +25,11 @@ from finder.embeddings import Embedder, ImageError, ImageSource, decode_images, 
 from finder.index import ensure_index
 from finder.product_images import ProductImages
 from finder.products import IMAGE_VERSION_LENGTH, Product
-from finder.projection import FeatureCache, ImageSpaces
+from finder.projection import FeatureCache, ImageSpaces, MissingProjection
 from finder.store import ProductStore, ProductWrite, StoredState, WriteTargetsChanged, search_fields
 
-TARGET_RETRIES = 5  # a write overtaken this often by re-indexes starting or ending gives up (409)
+TARGET_RETRIES = 5  # a write overtaken this often by re-indexes gives up (409)
+T = TypeVar("T")
 
 
 class ProductExists(Exception):
@@ -141,8 +143,13 @@ def product_writes(embedded: Sequence[EmbeddedWrite], spaces: ImageSpaces,
                    generations: Sequence[str]) -> list[ProductWrite]:
     """The store writes, with image vectors of the given generations made from the features."""
     with_features = [write for write in embedded if write.image_features is not None]
-    vectors = spaces.vectors(np.stack([write.image_features for write in with_features]), generations) \
-        if with_features else {}
+    try:
+        vectors = spaces.vectors(np.stack([write.image_features for write in with_features]), generations) \
+            if with_features else {}
+    except MissingProjection:
+        if tuple(generations) != spaces.active():  # a re-index retired and forgot one since they were read
+            raise WriteTargetsChanged() from None
+        raise
     row = {write.pending.product.id: position for position, write in enumerate(with_features)}
     return [
         ProductWrite(
@@ -185,6 +192,10 @@ class ProductWriter:
         return self._write({**fields, "id": product_id}, photo, must_exist=True)
 
     def delete(self, product_id: str) -> None:
+        stored = _overtaken_retries(product_id, lambda: self._delete_once(product_id))
+        self.images.discard(stored.document.get("image_path"))
+
+    def _delete_once(self, product_id: str) -> StoredState:
         with self.store.watching(product_id) as watched:
             stored = watched.state()
             if stored.document is None:
@@ -193,7 +204,7 @@ class ProductWriter:
                 watched.delete()
             except redis.WatchError:
                 raise WriteConflict(product_id) from None
-        self.images.discard(stored.document.get("image_path"))
+        return stored
 
     def _write(self, fields: dict, photo: bytes | None, must_exist: bool) -> Product:
         # Everything that can be refused is checked before anything is written.
@@ -204,12 +215,7 @@ class ProductWriter:
             ensure_index(self.store.client, self.settings, self.embedder.text_dim, self.embedder.image_dim)
             self.store.ensure_suggestions()
             self._prepared = True
-        for _ in range(TARGET_RETRIES):
-            try:
-                return self._write_once(draft, photo, image, must_exist)
-            except WriteTargetsChanged:
-                continue  # a re-index began or ended meanwhile: write again with vectors for the new set
-        raise WriteConflict(draft.id)
+        return _overtaken_retries(draft.id, lambda: self._write_once(draft, photo, image, must_exist))
 
     def _write_once(self, draft: Product, photo: bytes | None, image, must_exist: bool) -> Product:
         # Read before the WATCH begins: a change of the set after it then always fails the commit
@@ -241,3 +247,13 @@ class ProductWriter:
         if new_path:
             self.images.discard(old_path)
         return product if pending is not None else Product.from_stored(stored.document)
+
+
+def _overtaken_retries(product_id: str, attempt: Callable[[], T]) -> T:
+    """attempt(), again each time a re-index overtook it (it wrote nothing), at most TARGET_RETRIES times."""
+    for _ in range(TARGET_RETRIES):
+        try:
+            return attempt()
+        except WriteTargetsChanged:
+            continue
+    raise WriteConflict(product_id)
