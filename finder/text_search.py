@@ -1,12 +1,14 @@
 """Free-text search: what a shopper types, answered by lexical and semantic retrieval together.
 
-One search, three round trips whatever k is:
+One search, three or four round trips whatever k is:
 1. FT.SPELLCHECK for the words the index does not hold; a misspelt word then also matches its
    correction, and the query is understood with the corrections applied
-2. one pipeline: BM25 (finder/queries.py text_clause) and KNN over the text vectors under the
-   shopper's filters, and KNN again among the products that have the catalog values the query
-   names (finder/understanding.py); with an image model that also embeds text (CLIP), KNN over
-   the image vectors too
+2. BM25 (finder/queries.py text_clause) under the shopper's filters, KNN over the text vectors
+   under them, and KNN again among the products that have the catalog values the query names
+   (finder/understanding.py); with an image model that also embeds text (CLIP), KNN over the
+   image vectors too. The query's vectors are looked up or embedded in another thread from the
+   start (the model releases the GIL), so the spell check and BM25 run meanwhile: one pipeline
+   if the vectors are ready by then, else BM25 first and the KNN queries once they are
 3. weighted reciprocal rank fusion (finder/ranking.py), then the top k documents in one JSON.MGET
 
 Pure vector search ranks by meaning alone and misses rare exact words ("saree"); BM25 alone
@@ -17,8 +19,10 @@ words it matched and which understood values it has.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+import numpy as np
 import redis
 
 from finder.embeddings import Embedder
@@ -83,6 +87,12 @@ class TextResults:
     close_match: bool
 
 
+@dataclass(frozen=True)
+class QueryVectors:
+    text: np.ndarray
+    image: np.ndarray | None  # in the image model's space, when it also embeds text (CLIP)
+
+
 class TextSearch:
     def __init__(self, search: Search, embedder: Embedder, query_vectors: QueryVectorCache):
         self.search = search
@@ -90,6 +100,9 @@ class TextSearch:
         self.query_vectors = query_vectors
         self._vocabulary: Vocabulary | None = None
         self._vocabulary_at = 0.0
+        # One embedding per request thread at most (threads start on first use, after any fork).
+        self._embedding = ThreadPoolExecutor(max_workers=search.settings.web_threads,
+                                             thread_name_prefix="query-vectors")
 
     @property
     def client(self) -> redis.Redis:
@@ -97,11 +110,13 @@ class TextSearch:
 
     def __call__(self, text: str, k: int, filters: Filters = NO_FILTERS, ef_runtime: int | None = None) -> TextResults:
         query_words = words(text)
+        vectors = self._vectors_soon(text)
         corrections = self.corrections(query_words)
-        results = self._search(text, query_words, corrections, k, filters, ef_runtime)
+        results = self._search(text, vectors, query_words, corrections, k, filters, ef_runtime)
         if corrections:
             corrected = " ".join(corrections.get(word, word) for word in words(text, keep_stopwords=True))
-            other = self._search(corrected, words(corrected), {}, k, filters, ef_runtime)
+            other = self._search(corrected, self._vectors_soon(corrected), words(corrected), {}, k, filters,
+                                 ef_runtime)
             if [hit.product.id for hit in other.hits] != [hit.product.id for hit in results.hits]:
                 results = replace(results, corrections=corrections, did_you_mean=corrected)
         return results
@@ -135,16 +150,23 @@ class TextSearch:
             self._vocabulary_at = time.monotonic()
         return self._vocabulary
 
-    def _search(self, text, query_words, corrections, k, filters, ef_runtime) -> TextResults:
-        corrected = " ".join(corrections.get(word, word) for word in words(text, keep_stopwords=True))
-        understood = self.vocabulary().understand(corrected) if query_words else NOTHING
-        vector = self.query_vectors.vector(text, lambda typed: self.embedder.embed_texts([typed])[0])
+    def _vectors_soon(self, text: str) -> Future[QueryVectors]:
+        return self._embedding.submit(self._vectors, text)
+
+    def _vectors(self, text: str) -> QueryVectors:
+        text_vector = self.query_vectors.vector(text, lambda typed: self.embedder.embed_texts([typed])[0])
         image_vector = None
         if self.embedder.image_model_embeds_text:  # CLIP: the photos answer free text too
             image_vector = self.embedder.embed_texts_in_image_space([text])[0]
+        return QueryVectors(text_vector, image_vector)
+
+    def _search(self, text, vectors: Future[QueryVectors], query_words, corrections, k, filters,
+                ef_runtime) -> TextResults:
+        corrected = " ".join(corrections.get(word, word) for word in words(text, keep_stopwords=True))
+        understood = self.vocabulary().understand(corrected) if query_words else NOTHING
         clause = text_clause(query_words, corrections, [word for word in compounds(text) if word not in query_words])
         lists, understood_matches = self.search.in_live_index(
-            lambda info: self._candidates(info, clause, understood, vector, image_vector, filters, ef_runtime)
+            lambda info: self._candidates(info, clause, understood, vectors, filters, ef_runtime)
         ) or ([], 0)
         fused = fuse(lists)[:k]
         products = {product.id: product for product in self.search.store.get_many([f.product_id for f in fused])
@@ -156,30 +178,31 @@ class TextSearch:
         return TextResults(hits, understood, understood_matches, {}, None, _close(hits, len(query_words)))
 
     def _candidates(
-        self, info: IndexInfo, clause, understood, vector, image_vector, filters, ef_runtime
+        self, info: IndexInfo, clause, understood, vectors: Future[QueryVectors], filters, ef_runtime
     ) -> tuple[list[Candidates], int]:
         """Every retriever's candidates, and how many products have all the understood values, from
         the index `info` describes (by its physical name, as Search's own queries)."""
         index = info.name
-        ef = self.search.effective_ef_runtime(ef_runtime, CANDIDATES, info)
-        policy = self.search.settings.hybrid_policy
         narrowed = filters.narrowed(understood.attributes) if understood.attributes else None
         planned: list[tuple[str, list]] = []
         if clause:
             planned.append((LEXICAL, lexical_command(index, clause, CANDIDATES, filters)))
-        for retriever, where in ((VECTOR, filters), (VECTOR_UNDERSTOOD, narrowed)):
-            if where is not None:
-                query = knn_query(TEXT_VECTOR, vector, CANDIDATES, where, ef, policy, datatype=info.datatype)
-                planned.append((retriever, knn_command(index, query)))
-        if image_vector is not None:
-            query = knn_query(IMAGE_VECTOR, image_vector, CANDIDATES, filters, ef, policy, datatype=info.datatype)
-            planned.append((IMAGE_VECTOR_TEXT, knn_command(index, query)))
         if narrowed is not None:
             planned.append((UNDERSTOOD_COUNT, ["FT.SEARCH", index, *count_query(narrowed).get_args()]))
-        pipe = self.client.pipeline(transaction=False)
-        for _, command in planned:
-            pipe.execute_command(*command)
-        replies = pipe.execute(raise_on_error=False)
+        replies = self._run(planned) if planned and not vectors.done() else []
+        ef = self.search.effective_ef_runtime(ef_runtime, CANDIDATES, info)
+        policy = self.search.settings.hybrid_policy
+        query_vectors = vectors.result()
+        for retriever, where in ((VECTOR, filters), (VECTOR_UNDERSTOOD, narrowed)):
+            if where is not None:
+                query = knn_query(TEXT_VECTOR, query_vectors.text, CANDIDATES, where, ef, policy,
+                                  datatype=info.datatype)
+                planned.append((retriever, knn_command(index, query)))
+        if query_vectors.image is not None:
+            query = knn_query(IMAGE_VECTOR, query_vectors.image, CANDIDATES, filters, ef, policy,
+                              datatype=info.datatype)
+            planned.append((IMAGE_VECTOR_TEXT, knn_command(index, query)))
+        replies += self._run(planned[len(replies):])
         lists, understood_matches = [], 0
         for (retriever, _), reply in zip(planned, replies, strict=True):
             if isinstance(reply, redis.ResponseError):
@@ -189,6 +212,13 @@ class TextSearch:
             else:
                 lists.append(_lexical(retriever, reply) if retriever == LEXICAL else _knn(retriever, reply))
         return lists, understood_matches
+
+    def _run(self, planned: list[tuple[str, list]]) -> list:
+        """The replies to planned (retriever, command) pairs, in one pipeline; errors as values."""
+        pipe = self.client.pipeline(transaction=False)
+        for _, command in planned:
+            pipe.execute_command(*command)
+        return pipe.execute(raise_on_error=False)
 
     def _hit(self, product: Product, fused: Fused, vector_list: Candidates | None, matcher: WordMatcher,
              understood: Understood) -> TextHit:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import csv
 import shutil
+import threading
+from concurrent.futures import Future
 
 import pytest
 
 from app import create_app
+from app.services import services
 from finder.index import apply_synonyms
 from finder.queries import Filters
 from finder.redis_server import EmbeddedRedis, connect
 from finder.synonyms import SynonymRules
+from finder.words import words
 from tests.support import SAMPLE_CATALOG, load_into, settings_for
 
 CRAFTED = [
@@ -226,3 +230,21 @@ def test_short_words_are_corrected_by_one_edit_at_most(http):
     assert search(http, "plaz")["corrections"] == {"plaz": "plaza"}
     body = search(http, "pizza")  # "plaza" is two edits away: a different word, not a typo
     assert body["corrections"] == {} and body["close_match"] is False
+
+
+@pytest.mark.parametrize("q", ["red dress for women", "saree", "brown tote"])
+def test_the_answer_is_the_same_whether_the_query_vectors_come_before_or_after_bm25(crafted, q):
+    """The query's vectors are computed while the spell check and BM25 run: ready in time, every
+    query goes in one pipeline, else BM25 first and the KNN queries after. Same answer either way."""
+    app, _ = crafted
+    with app.app_context():
+        text_search = services().text_search
+        ready = text_search._vectors_soon(q)
+        ready.result()
+        late = Future()
+        threading.Timer(0.3, lambda: late.set_result(ready.result())).start()
+        answers = [text_search._search(q, vectors, words(q), {}, 10, Filters(), None) for vectors in (ready, late)]
+    assert [hit.product.id for hit in answers[0].hits]
+    assert [(hit.product.id, hit.ranks, hit.score) for hit in answers[0].hits] == \
+        [(hit.product.id, hit.ranks, hit.score) for hit in answers[1].hits]
+    assert answers[0].understood_matches == answers[1].understood_matches
