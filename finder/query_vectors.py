@@ -52,8 +52,10 @@ class QueryVectorCache:
         """The cache of the configured text model, sized and timed by the settings."""
         return cls(client, settings.text_model, settings.query_cache_ttl, settings.query_cache_entries)
 
-    def vector(self, text: str, embed: Callable[[str], np.ndarray]) -> np.ndarray:
-        """The cached vector of `text`, or embed(text), cached for the next time."""
+    def vector(self, text: str, embed: Callable[[str], np.ndarray],
+               in_background: Callable[[Callable[[], None]], object] | None = None) -> np.ndarray:
+        """The cached vector of `text`, or embed(text), cached for the next time: by
+        in_background(store) if given (e.g. an executor's submit), off the caller's path."""
         if self._unsupported or self.max_entries == 0:
             return embed(text)
         field = cache_field(text)
@@ -61,7 +63,7 @@ class QueryVectorCache:
         if cached is not None:
             return np.frombuffer(cached, dtype=np.float32)
         vector = np.asarray(embed(text), dtype=np.float32)
-        self._store(field, vector)
+        (in_background or _at_once)(lambda: self._store(field, vector))
         return vector
 
     def stats(self) -> dict[str, int]:
@@ -92,6 +94,10 @@ class QueryVectorCache:
             evicted = self.client.hrandfield(self.key, EVICTED_WHEN_FULL)
             if evicted:
                 self.client.hdel(self.key, *evicted)
+
+
+def _at_once(task: Callable[[], None]) -> None:
+    task()
 
 
 def cache_field(text: str) -> str:

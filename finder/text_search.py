@@ -154,7 +154,8 @@ class TextSearch:
         return self._embedding.submit(self._vectors, text)
 
     def _vectors(self, text: str) -> QueryVectors:
-        text_vector = self.query_vectors.vector(text, lambda typed: self.embedder.embed_texts([typed])[0])
+        text_vector = self.query_vectors.vector(text, lambda typed: self.embedder.embed_texts([typed])[0],
+                                                in_background=self._embedding.submit)
         image_vector = None
         if self.embedder.image_model_embeds_text:  # CLIP: the photos answer free text too
             image_vector = self.embedder.embed_texts_in_image_space([text])[0]

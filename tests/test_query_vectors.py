@@ -76,3 +76,12 @@ def test_the_index_endpoint_reports_the_cache(http):
     http.get("/api/search?q=cache+report+probe&k=1")
     stats = http.get("/api/index").json["query_cache"]
     assert stats["lookups"] >= 1 and stats["entries"] >= 1
+
+
+def test_a_new_vector_can_be_stored_off_the_callers_path(cache_client, embedder):
+    cache = QueryVectorCache(cache_client, embedder.text_model, ttl_seconds=60, max_entries=100)
+    deferred = []
+    vector = cache.vector("linen trousers", lambda text: embedder.embed_texts([text])[0], in_background=deferred.append)
+    assert len(deferred) == 1 and not cache_client.hexists(cache.key, cache_field("linen trousers"))
+    deferred[0]()
+    np.testing.assert_array_equal(cache.vector("linen trousers", lambda text: -vector), vector)
