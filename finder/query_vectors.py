@@ -52,19 +52,37 @@ class QueryVectorCache:
         """The cache of the configured text model, sized and timed by the settings."""
         return cls(client, settings.text_model, settings.query_cache_ttl, settings.query_cache_entries)
 
-    def vector(self, text: str, embed: Callable[[str], np.ndarray],
-               in_background: Callable[[Callable[[], None]], object] | None = None) -> np.ndarray:
-        """The cached vector of `text`, or embed(text), cached for the next time: by
-        in_background(store) if given (e.g. an executor's submit), off the caller's path."""
-        if self._unsupported or self.max_entries == 0:
-            return embed(text)
+    def lookup(self, text: str) -> np.ndarray | None:
+        """The cached vector of `text`; None if it is not cached (or the cache is off)."""
+        if not self.enabled:
+            return None
+        return self.found(self._lookup(keys=[self.key, self.stats_key], args=[cache_field(text)]))
+
+    @property
+    def enabled(self) -> bool:
+        return not self._unsupported and self.max_entries > 0
+
+    def queue_lookup(self, pipe: redis.client.Pipeline, text: str) -> bool:
+        """Queue the lookup of `text` in a caller's pipeline (its reply goes to `found`); False,
+        with nothing queued, when the cache is off."""
+        if not self.enabled:
+            return False
+        self._lookup(keys=[self.key, self.stats_key], args=[cache_field(text)], client=pipe)
+        return True
+
+    @staticmethod
+    def found(reply: bytes | None) -> np.ndarray | None:
+        """The vector a lookup replied, None for a miss."""
+        return np.frombuffer(reply, dtype=np.float32) if reply is not None else None
+
+    def remember(self, text: str, vector: np.ndarray,
+                 in_background: Callable[[Callable[[], None]], object] | None = None) -> None:
+        """Cache the vector of `text` (unless the cache is off): by in_background(store) if
+        given, off the caller's path."""
+        if not self.enabled:
+            return
         field = cache_field(text)
-        cached = self._lookup(keys=[self.key, self.stats_key], args=[field])
-        if cached is not None:
-            return np.frombuffer(cached, dtype=np.float32)
-        vector = np.asarray(embed(text), dtype=np.float32)
-        (in_background or _at_once)(lambda: self._store(field, vector))
-        return vector
+        (in_background or _at_once)(lambda: self._store(field, np.asarray(vector, dtype=np.float32)))
 
     def stats(self) -> dict[str, int]:
         """Entries held, lookups and hits since the cache was created."""

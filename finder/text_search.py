@@ -1,14 +1,15 @@
 """Free-text search: what a shopper types, answered by lexical and semantic retrieval together.
 
 One search, three or four round trips whatever k is:
-1. FT.SPELLCHECK for the words the index does not hold; a misspelt word then also matches its
-   correction, and the query is understood with the corrections applied
+1. FT.SPELLCHECK for the words the index does not hold, and the query-vector cache's lookup; a
+   misspelt word then also matches its correction, and the query is understood with the
+   corrections applied
 2. BM25 (finder/queries.py text_clause) under the shopper's filters, KNN over the text vectors
    under them, and KNN again among the products that have the catalog values the query names
    (finder/understanding.py); with an image model that also embeds text (CLIP), KNN over the
-   image vectors too. The query's vectors are looked up or embedded in another thread from the
-   start (the model releases the GIL), so the spell check and BM25 run meanwhile: one pipeline
-   if the vectors are ready by then, else BM25 first and the KNN queries once they are
+   image vectors too. A query vector not cached is embedded in another thread (the model
+   releases the GIL) while BM25 runs: one pipeline if the vectors are known by then, else
+   BM25 first and the KNN queries once they are
 3. weighted reciprocal rank fusion (finder/ranking.py), then the top k documents in one JSON.MGET
 
 Pure vector search ranks by meaning alone and misses rare exact words ("saree"); BM25 alone
@@ -110,36 +111,29 @@ class TextSearch:
 
     def __call__(self, text: str, k: int, filters: Filters = NO_FILTERS, ef_runtime: int | None = None) -> TextResults:
         query_words = words(text)
-        vectors = self._vectors_soon(text)
-        corrections = self.corrections(query_words)
+        corrections, vectors = self._spelling_and_vectors(text, query_words)
         results = self._search(text, vectors, query_words, corrections, k, filters, ef_runtime)
         if corrections:
             corrected = " ".join(corrections.get(word, word) for word in words(text, keep_stopwords=True))
-            other = self._search(corrected, self._vectors_soon(corrected), words(corrected), {}, k, filters,
-                                 ef_runtime)
+            vectors = self._vectors_from(corrected, self.query_vectors.lookup(corrected))
+            other = self._search(corrected, vectors, words(corrected), {}, k, filters, ef_runtime)
             if [hit.product.id for hit in other.hits] != [hit.product.id for hit in results.hits]:
                 results = replace(results, corrections=corrections, did_you_mean=corrected)
         return results
 
-    def corrections(self, query_words: list[str]) -> dict[str, str]:
-        """Misspelt words with their most likely correction (from the index's own words): the
-        first suggestion at most one edit away, or two for words of LONG_WORD letters or more
-        (two edits turn short words into unrelated ones: "pizza" into "plaza")."""
-        if not query_words:
-            return {}
-        try:
-            reply = self.client.execute_command(*spellcheck_command(self.search.index_name, query_words))
-        except redis.ResponseError:  # no index yet, or a catalog loaded without shopper words
-            return {}
-        found = {}
-        for _, word, suggestions in reply:
-            word = _text(word)
-            allowed = 2 if len(word) >= LONG_WORD else 1
-            close = [_text(suggestion) for _, suggestion in suggestions if not suggestion.startswith(b"+")
-                     and edit_distance(word, _text(suggestion)) <= allowed]
-            if close:
-                found[word] = close[0]
-        return found
+    def _spelling_and_vectors(self, text: str,
+                              query_words: list[str]) -> tuple[dict[str, str], Future[QueryVectors]]:
+        """The corrections of the query's words and its vectors. One round trip for the spell
+        check and the cache lookup; a vector not cached is embedded in another thread while the
+        caller goes on."""
+        pipe = self.client.pipeline(transaction=False)
+        if query_words:
+            pipe.execute_command(*spellcheck_command(self.search.index_name, query_words))
+        looked_up = self.query_vectors.queue_lookup(pipe, text)
+        replies = pipe.execute(raise_on_error=False) if query_words or looked_up else []
+        corrections = _corrections(replies[0]) if query_words else {}
+        cached = self.query_vectors.found(replies[-1]) if looked_up else None
+        return corrections, self._vectors_from(text, cached)
 
     def vocabulary(self) -> Vocabulary:
         """The catalog values and shopper words queries are understood by, refreshed now and then."""
@@ -150,12 +144,19 @@ class TextSearch:
             self._vocabulary_at = time.monotonic()
         return self._vocabulary
 
-    def _vectors_soon(self, text: str) -> Future[QueryVectors]:
-        return self._embedding.submit(self._vectors, text)
+    def _vectors_from(self, text: str, cached: np.ndarray | None) -> Future[QueryVectors]:
+        """The query's vectors after the cache lookup: at once if its text vector was cached (and
+        nothing else is needed), else made in another thread while the caller goes on."""
+        if cached is not None and not self.embedder.image_model_embeds_text:
+            vectors: Future[QueryVectors] = Future()
+            vectors.set_result(QueryVectors(cached, None))
+            return vectors
+        return self._embedding.submit(self._embedded, text, cached)
 
-    def _vectors(self, text: str) -> QueryVectors:
-        text_vector = self.query_vectors.vector(text, lambda typed: self.embedder.embed_texts([typed])[0],
-                                                in_background=self._embedding.submit)
+    def _embedded(self, text: str, text_vector: np.ndarray | None) -> QueryVectors:
+        if text_vector is None:
+            text_vector = self.embedder.embed_texts([text])[0]
+            self.query_vectors.remember(text, text_vector, in_background=self._embedding.submit)
         image_vector = None
         if self.embedder.image_model_embeds_text:  # CLIP: the photos answer free text too
             image_vector = self.embedder.embed_texts_in_image_space([text])[0]
@@ -262,6 +263,24 @@ class WordMatcher:
         name_words = [word for word in SEPARATORS.split(product.name) if word]
         highlights = tuple(dict.fromkeys(word for word in name_words if stem(word.lower()) in marked))
         return matched, highlights
+
+
+def _corrections(reply) -> dict[str, str]:
+    """Misspelt words with their most likely correction (from the index's own words), from an
+    FT.SPELLCHECK reply: the first suggestion at most one edit away, or two for words of
+    LONG_WORD letters or more (two edits turn short words into unrelated ones: "pizza" into
+    "plaza"). An error (no index yet, or a catalog loaded without shopper words) corrects nothing."""
+    if isinstance(reply, redis.ResponseError):
+        return {}
+    found = {}
+    for _, word, suggestions in reply:
+        word = _text(word)
+        allowed = 2 if len(word) >= LONG_WORD else 1
+        close = [_text(suggestion) for _, suggestion in suggestions if not suggestion.startswith(b"+")
+                 and edit_distance(word, _text(suggestion)) <= allowed]
+        if close:
+            found[word] = close[0]
+    return found
 
 
 def _close(hits: list[TextHit], query_word_count: int) -> bool:

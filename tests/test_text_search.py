@@ -239,7 +239,7 @@ def test_the_answer_is_the_same_whether_the_query_vectors_come_before_or_after_b
     app, _ = crafted
     with app.app_context():
         text_search = services().text_search
-        ready = text_search._vectors_soon(q)
+        ready = text_search._vectors_from(q, None)
         ready.result()
         late = Future()
         threading.Timer(0.3, lambda: late.set_result(ready.result())).start()
