@@ -72,8 +72,9 @@ class QueryVectorCache:
 
     @staticmethod
     def found(reply: bytes | None) -> np.ndarray | None:
-        """The vector a lookup replied, None for a miss."""
-        return np.frombuffer(reply, dtype=np.float32) if reply is not None else None
+        """The vector a lookup replied; None for a miss (or an error in a pipeline's replies:
+        the search then embeds the query, as without a cache)."""
+        return np.frombuffer(reply, dtype=np.float32) if isinstance(reply, bytes) else None
 
     def remember(self, text: str, vector: np.ndarray,
                  in_background: Callable[[Callable[[], None]], object] | None = None) -> None:

@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import pytest
+import redis
 
 from finder.query_vectors import QueryVectorCache, cache_field
 from finder.redis_server import connect
@@ -37,6 +38,7 @@ def test_a_lookup_can_ride_in_a_callers_pipeline(cache_client, embedder):
     _, hit, miss = pipe.execute()
     np.testing.assert_array_equal(cache.found(hit), vector)
     assert cache.found(miss) is None
+    assert cache.found(redis.ResponseError("an error among a pipeline's replies")) is None  # searched as a miss
 
 
 def test_entries_expire(cache_client, embedder):
