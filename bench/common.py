@@ -382,4 +382,3 @@ def _wait_for_health(url: str, process: subprocess.Popen) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer /health within {SERVER_START_TIMEOUT_SECONDS:.0f} s")
-

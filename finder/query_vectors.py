@@ -54,9 +54,7 @@ class QueryVectorCache:
 
     def lookup(self, text: str) -> np.ndarray | None:
         """The cached vector of `text`; None if it is not cached (or the cache is off)."""
-        if not self.enabled:
-            return None
-        return self.found(self._lookup(keys=[self.key, self.stats_key], args=[cache_field(text)]))
+        return self.found(self._run_lookup(self.client, text)) if self.enabled else None
 
     @property
     def enabled(self) -> bool:
@@ -65,10 +63,13 @@ class QueryVectorCache:
     def queue_lookup(self, pipe: redis.client.Pipeline, text: str) -> bool:
         """Queue the lookup of `text` in a caller's pipeline (its reply goes to `found`); False,
         with nothing queued, when the cache is off."""
-        if not self.enabled:
-            return False
-        self._lookup(keys=[self.key, self.stats_key], args=[cache_field(text)], client=pipe)
-        return True
+        if self.enabled:
+            self._run_lookup(pipe, text)
+        return self.enabled
+
+    def _run_lookup(self, reader: redis.Redis | redis.client.Pipeline, text: str):
+        """The LOOKUP script for `text` on `reader`: its reply from a client, queued in a pipeline."""
+        return self._lookup(keys=[self.key, self.stats_key], args=[cache_field(text)], client=reader)
 
     @staticmethod
     def found(reply: bytes | None) -> np.ndarray | None:

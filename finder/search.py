@@ -1,9 +1,9 @@
 """Running queries against the index and turning their answers into products.
 
 Round trips per request: browse, similar and photo search 1 (the query and the documents it
-found read by one script, finder/search_and_fetch.py), free-text search 3 (spelling, the
-retrievers in one pipeline, the documents), facets 1 (every attribute's aggregate in one
-pipeline).
+found read by one script, finder/search_and_fetch.py), free-text search 3 or 4 (spelling with
+the query-vector lookup, the retrievers in one pipeline or two around embedding the query, the
+documents: finder/text_search.py), facets 1 (every attribute's aggregate in one pipeline).
 
 A KNN query runs against one description of the live index (its physical name, the hash fields
 its vectors come from, its image space), cached briefly: the query vector is read or projected
@@ -238,7 +238,6 @@ class Search:
             distance = float(found.fields[DISTANCE_FIELD.encode()])
             hits.append(Hit(Product.from_stored(found.document), distance, similarity_score(info.metric, distance)))
         return hits[:k]
-
 
 
 def _facet_values(attribute: str, reply: list) -> list[tuple[str | int, int]]:

@@ -218,8 +218,8 @@ class ProductWriter:
         return _overtaken_retries(draft.id, lambda: self._write_once(draft, photo, image, must_exist))
 
     def _write_once(self, draft: Product, photo: bytes | None, image, must_exist: bool) -> Product:
-        # Read before the WATCH begins: a change of the set after it then always fails the commit
-        # (or its check) as WriteTargetsChanged, never as a conflict with another write of the product.
+        # Read before the WATCH begins: any change of the set after this read then fails the
+        # generation check or the commit, and either is WriteTargetsChanged (see WatchedProduct).
         generations = self.spaces.active()
         with self.store.watching(draft.id) as watched:
             stored = watched.state()
