@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> Report:
         "machine": machine(),
         "catalog": f"{args.catalog.name}{f', first {args.limit} rows' if args.limit else ''}",
         "index": "the defaults: HNSW COSINE FLOAT32, M 16, EF_CONSTRUCTION 200; embedded Redis (append-only file on)",
-        "models": "all-MiniLM-L6-v2 (text, 384-d) and EfficientNet-Lite0 (image, 1280-d), both on ONNX Runtime, CPU",
+        "models": "all-MiniLM-L6-v2 int8 (text, 384-d) and EfficientNet-Lite0 (image, 1280-d), ONNX Runtime, CPU",
     }
     with measuring_quietly(context):
         figures = measure(args.catalog, args.limit)

@@ -10,15 +10,18 @@ import pytest
 from PIL import Image
 
 from finder import embeddings
-from finder.config import PROJECT_ROOT
+from finder.config import BUILTIN_TEXT_MODELS, PROJECT_ROOT
 from finder.embeddings import Embedder, ImageError, MiniLMOnnx, load_image, square_thumbnail
 from indexer.catalog import read_catalog
 from tests.support import SAMPLE_CATALOG
 
+INT8_TEXT_MODEL, FLOAT_TEXT_MODEL = BUILTIN_TEXT_MODELS
 # The built-in text model runs on ONNX Runtime; its vectors are sentence-transformers' (PyTorch)
 # within these bounds. Measured on the texts below: max abs difference 2e-7, min cosine 0.9999999.
 MAX_ABS_DIFFERENCE = 1e-5
 MIN_COSINE = 0.99999
+# The int8 model (the default) against the float one, on the same texts: min cosine measured 0.988.
+MIN_INT8_COSINE = 0.98
 LONG_TEXT = "red cotton shirt with long sleeves " * 200  # ~1,200 word pieces; the model reads 256
 
 
@@ -34,12 +37,6 @@ def test_text_vectors_carry_meaning(embedder):
     assert query @ close > query @ far + 0.1
 
 
-def test_text_embedding_is_deterministic(embedder):
-    first = embedder.embed_texts(["navy shirt for office"])
-    second = embedder.embed_texts(["navy shirt for office", "something else"])[:1]
-    np.testing.assert_allclose(first, second, atol=1e-5)
-
-
 def real_texts() -> list[str]:
     """Product names and the texts the loader embeds for them, shopper queries, and odd ones."""
     products = [row.product for row in read_catalog(SAMPLE_CATALOG)[0]]
@@ -49,16 +46,41 @@ def real_texts() -> list[str]:
     return [product.name for product in products] + [product.embedding_text() for product in products] + queries + odd
 
 
+def float_embedder(embedder) -> Embedder:
+    return Embedder(FLOAT_TEXT_MODEL, embedder.image_model, embedder.cache_dir)
+
+
 def test_onnx_text_vectors_equal_the_sentence_transformers_ones(embedder):
     from sentence_transformers import SentenceTransformer
 
     texts = real_texts()
     reference = SentenceTransformer(str(embeddings._minilm_dir()), device="cpu")
     expected = reference.encode(texts, batch_size=64, convert_to_numpy=True)
-    vectors = embedder.embed_texts(texts)
+    vectors = float_embedder(embedder).embed_texts(texts)
     assert np.abs(vectors - expected).max() <= MAX_ABS_DIFFERENCE
     cosines = (vectors * expected).sum(axis=1) / np.linalg.norm(expected, axis=1)
     assert cosines.min() >= MIN_COSINE
+
+
+def test_the_int8_text_model_is_quantised_and_close_to_the_float_one(embedder):
+    import onnx
+
+    assert embedder.text_model == INT8_TEXT_MODEL  # the default
+    texts = real_texts()
+    vectors = embedder.embed_texts(texts)
+    cosines = (vectors * float_embedder(embedder).embed_texts(texts)).sum(axis=1)
+    assert cosines.min() >= MIN_INT8_COSINE
+    assert cosines.mean() < 0.9999  # not the float model under another name
+    exported = embedder.cache_dir / f"{INT8_TEXT_MODEL}-{MiniLMOnnx.EXPORT_VERSION}.onnx"
+    operators = {node.op_type for node in onnx.load(str(exported)).graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= operators
+
+
+def test_a_text_embeds_the_same_alone_and_beside_others(embedder):
+    texts = ["navy shirt for office", "a much longer text about red leather boots for women in winter", "x"]
+    together = embedder.embed_texts(texts)
+    alone = np.concatenate([embedder.embed_texts([text]) for text in texts])
+    np.testing.assert_array_equal(together, alone)
 
 
 def test_a_text_longer_than_the_model_reads_is_truncated_to_its_start(embedder):
@@ -73,16 +95,18 @@ def test_an_empty_batch_gives_no_vectors_of_the_model_size(embedder):
     assert vectors.dtype == np.float32
 
 
-def test_the_onnx_text_model_is_exported_once_then_reused(embedder, monkeypatch):
-    embedder.embed_texts(["exports the model if this is the first use"])
-    exported = embedder.cache_dir / f"all-MiniLM-L6-v2-{MiniLMOnnx.EXPORT_VERSION}.onnx"
+@pytest.mark.parametrize("name", BUILTIN_TEXT_MODELS)
+def test_the_onnx_text_model_is_exported_once_then_reused(embedder, monkeypatch, name):
+    MiniLMOnnx(name, embeddings._minilm_dir(), embedder.cache_dir)  # exports it if this is the first use
+    exported = embedder.cache_dir / f"{name}-{MiniLMOnnx.EXPORT_VERSION}.onnx"
     modified = exported.stat().st_mtime_ns
 
     def export_again(*_):
         raise AssertionError("exported again")
 
     monkeypatch.setattr(embeddings, "_export_minilm", export_again)
-    again = MiniLMOnnx("all-MiniLM-L6-v2", embeddings._minilm_dir(), embedder.cache_dir)
+    monkeypatch.setattr(embeddings, "_quantize_int8", export_again)
+    again = MiniLMOnnx(name, embeddings._minilm_dir(), embedder.cache_dir)
     assert again.encode_texts(["loads the file exported before"]).shape == (1, 384)
     assert exported.stat().st_mtime_ns == modified
     assert not list(embedder.cache_dir.glob("*.partial"))
@@ -94,7 +118,7 @@ def test_the_built_in_models_embed_without_importing_pytorch(embedder):
         "import sys\n"
         "from pathlib import Path\n"
         "from finder.embeddings import Embedder\n"
-        f"Embedder('all-MiniLM-L6-v2', 'efficientnet-lite0', Path({str(embedder.cache_dir)!r})).warm_up()\n"
+        f"Embedder({embedder.text_model!r}, {embedder.image_model!r}, Path({str(embedder.cache_dir)!r})).warm_up()\n"
         "print(sorted(name for name in ('torch', 'transformers', 'sentence_transformers') if name in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
