@@ -366,6 +366,11 @@ def _quantize_int8(float_path: Path, onnx_path: Path) -> None:
 # --- ONNX export and sessions, shared by the built-in models --------------------------------------
 
 
+# One export at a time in a process: torch.onnx.export keeps global state (it refuses to run
+# twice at once), and silencing warnings and stdout swaps process-wide objects.
+_export_lock = threading.Lock()
+
+
 def _export_once(onnx_path: Path, export) -> None:
     """Unless onnx_path exists, make it with export(path), which writes an ONNX file at path."""
     if onnx_path.exists():
@@ -373,7 +378,7 @@ def _export_once(onnx_path: Path, export) -> None:
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     partial = onnx_path.with_suffix(f".{os.getpid()}.partial")
     # The exporter and the model packages print warnings and notices that mean nothing to a user.
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    with _export_lock, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         export(partial)
     os.replace(partial, onnx_path)  # atomic: concurrent processes never read a half-written file
@@ -431,10 +436,12 @@ class Embedder:
             raise ValueError(f"{self.image_model} embeds text: its image vectors cannot be projected")
         return replace(self, projection=projection)
 
-    def warm_up(self) -> None:
-        """Load both models now (and export the ONNX file if needed) and run each once: the first
-        inference of a fresh model is several times slower than the next ones."""
-        self.embed_texts(["warm up"])
+    def warm_up(self, texts: bool = True) -> None:
+        """Load both models (texts=False: the image model only) now, exporting their ONNX files if
+        needed, and run each once: the first inference of a fresh model is several times slower
+        than the next ones."""
+        if texts:
+            self.embed_texts(["warm up"])
         self.embed_images([Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), "white")])
 
     @property
@@ -539,14 +546,15 @@ def _worker_pool() -> ThreadPoolExecutor:
 
 
 _loaded_models: dict[tuple, TextModel | ImageModel] = {}
-_load_lock = threading.Lock()
+_load_locks: dict[tuple, threading.Lock] = {}
 
 
 def _loaded(key: tuple, load) -> TextModel | ImageModel:
-    """Load each model once per process, even when several threads ask for it at once."""
+    """Load each model once per process, even when several threads ask for it at once. One lock
+    per model: a first load exports the text model while the image model runs."""
     model = _loaded_models.get(key)
     if model is None:
-        with _load_lock:
+        with _load_locks.setdefault(key, threading.Lock()):  # dict.setdefault is atomic
             model = _loaded_models.get(key)
             if model is None:
                 model = _loaded_models[key] = load()

@@ -13,7 +13,8 @@ vector in every datatype writes must fill).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import ChainMap
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -102,11 +103,14 @@ def image_features(photos: Sequence[tuple[str, ImageSource]], embedder: Embedder
 
 
 def embed_writes(
-    pending: Sequence[PendingWrite], embedder: Embedder, cache: FeatureCache | None
+    pending: Sequence[PendingWrite], embedder: Embedder, cache: FeatureCache | None,
+    text_vectors: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[list[EmbeddedWrite], list[tuple[PendingWrite, ImageError]]]:
-    """Compute what the writes need, in batches: text vectors, and image features (cached ones
-    are not recomputed). Products whose photo cannot be decoded come back separately with the
-    reason, and are not written."""
+    """Compute what the writes need, in batches: text vectors (but those in `text_vectors`, by
+    text fingerprint, computed beforehand), and image features (cached ones are not recomputed).
+    Products whose photo cannot be decoded come back separately with the reason, and are not
+    written."""
+    known = text_vectors or {}
     needs_image = [write for write in pending if write.embed_image]
     features, failed = {}, []
     for write, found in zip(needs_image, image_features([(write.image_fingerprint, write.image)
@@ -116,14 +120,16 @@ def embed_writes(
         else:
             features[write.product.id] = found
     writable = [write for write in pending if not write.embed_image or write.product.id in features]
-    needs_text = [write for write in writable if write.embed_text]
-    text_vectors = dict(
+    needs_text = [write for write in writable if write.embed_text and write.text_fingerprint not in known]
+    computed = dict(
         zip(
-            (write.product.id for write in needs_text),
+            (write.text_fingerprint for write in needs_text),
             embedder.embed_texts([write.product.embedding_text() for write in needs_text]), strict=True,
         )
     )
-    embedded = [EmbeddedWrite(write, text_vectors.get(write.product.id), features.get(write.product.id))
+    vectors = ChainMap(computed, known)
+    embedded = [EmbeddedWrite(write, vectors[write.text_fingerprint] if write.embed_text else None,
+                              features.get(write.product.id))
                 for write in writable]
     return embedded, failed
 

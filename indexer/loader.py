@@ -9,6 +9,8 @@ and the next run resumes after them.
 The first load of a catalog with IMAGE_PROJECTION=lda learns the By Image projection from it
 (finder/projection.py), so it sees every photo before writing any product:
 1. the features of every photo, cached on disk (an interrupted load does not compute them again),
+   two batches at a time, and meanwhile the texts' vectors in another thread (TextsAhead), so
+   both cores stay busy,
 2. the projection fitted on the catalog's article types and colours, stored, and the index
    created over its vectors,
 3. the products written in batches, as on every load.
@@ -18,8 +20,10 @@ Later loads give new photos vectors of the stored projection; `python -m indexer
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +33,7 @@ from tqdm import tqdm
 from finder.config import Settings
 from finder.embeddings import Embedder, ImageError
 from finder.index import IndexInfo, describe_index, ensure_index
+from finder.products import Product
 from finder.projection import (
     LDA,
     NONE,
@@ -83,21 +88,30 @@ def load_catalog(
     rows, problems = read_catalog(folder, limit)
     report = LoadReport(rows=len(rows) + len(problems), failed=problems)
     line_of = {row.product.id: row.line for row in rows}
-    fingerprints = _image_fingerprints(rows, embedder, report)
-    rows = [row for row in rows if row.product.id in fingerprints]
-    spaces = ImageSpaces(store.client, embedder)
-    cache = feature_cache(settings, embedder)
     info = describe_index(store.client)
+    texts_ahead = None
     if info is None:
-        info, unreadable = _first_index(rows, fingerprints, spaces, cache, settings, report, show_progress)
-        report.failed += [_unreadable(line_of[product_id], product_id, error)
-                          for product_id, error in unreadable.items()]
-        rows = [row for row in rows if row.product.id not in unreadable]
-    pending = _pending_writes(rows, fingerprints, store, embedder, report, info.sources[IMAGE_VECTOR])
+        embedder.warm_up(texts=False)  # the photos need it first, and exports run one at a time
+        texts_ahead = TextsAhead(embedder, [row.product for row in rows])
+    try:
+        fingerprints = _image_fingerprints(rows, embedder, report)
+        rows = [row for row in rows if row.product.id in fingerprints]
+        spaces = ImageSpaces(store.client, embedder)
+        cache = feature_cache(settings, embedder)
+        if info is None:
+            info, unreadable = _first_index(rows, fingerprints, spaces, cache, settings, report, show_progress)
+            report.failed += [_unreadable(line_of[product_id], product_id, error)
+                              for product_id, error in unreadable.items()]
+            rows = [row for row in rows if row.product.id not in unreadable]
+        pending = _pending_writes(rows, fingerprints, store, embedder, report, info.sources[IMAGE_VECTOR])
+        text_vectors = texts_ahead.vectors() if texts_ahead else {}
+    finally:
+        if texts_ahead:
+            texts_ahead.stop()  # on an error: the load is over
     with tqdm(total=len(pending), unit=" products", desc="Loading",
               disable=not show_progress or not pending) as progress:
         for batch in _chunks(pending, batch_size):
-            embedded, unreadable = embed_writes(batch, embedder, cache)
+            embedded, unreadable = embed_writes(batch, embedder, cache, text_vectors)
             report.failed += [_unreadable(line_of[write.product.id], write.product.id, error)
                               for write, error in unreadable]
             store_writes(store, spaces, embedded)
@@ -108,6 +122,42 @@ def load_catalog(
     report.failed.sort(key=lambda problem: problem.line)
     report.seconds = time.perf_counter() - started
     return report
+
+
+class TextsAhead:
+    """The text vectors of a first load, embedded in a background thread while the main thread
+    embeds the photos and fits the projection: without it the text model's export and the fit use
+    one core of two, and the photo phase leaves part of one idle (docs/benchmarks.md, section 7).
+    The writes wait for all of them (1.5 KB a product, less than the photo features the fit holds)."""
+
+    def __init__(self, embedder: Embedder, products: Sequence[Product]):
+        self._embedder = embedder
+        self._texts = list(dict.fromkeys(product.embedding_text() for product in products))
+        self._vectors: dict[str, np.ndarray] = {}
+        self._stopping = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._embed, name="texts-ahead", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Embed no more (what is being embedded finishes)."""
+        self._stopping.set()
+
+    def vectors(self) -> dict[str, np.ndarray]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._vectors
+
+    def _embed(self) -> None:
+        try:
+            for texts in _chunks(self._texts, BATCH_SIZE):
+                if self._stopping.is_set():
+                    return
+                for text, vector in zip(texts, self._embedder.embed_texts(texts), strict=True):
+                    self._vectors[self._embedder.text_fingerprint(text)] = vector
+        except Exception as error:  # raised where the vectors are wanted, as without the thread
+            self._error = error
 
 
 def _first_index(rows: list[CatalogRow], fingerprints: dict[str, str], spaces: ImageSpaces,
@@ -142,10 +192,17 @@ def _catalog_features(rows: list[CatalogRow], fingerprints: dict[str, str], embe
     """The features of every row's photo, in row order (rows whose photo cannot be decoded are
     left out and returned with the reason)."""
     found, unreadable = [], {}
-    with tqdm(total=len(rows), unit=" photos", desc="Photos", disable=not show_progress) as progress:
-        for batch in _chunks(rows, BATCH_SIZE):
-            photos = [(fingerprints[row.product.id], row.image_path) for row in batch]
-            for row, features in zip(batch, image_features(photos, embedder, cache), strict=True):
+    batches = list(_chunks(rows, BATCH_SIZE))
+
+    def batch_features(batch: Sequence[CatalogRow]) -> list[np.ndarray | ImageError]:
+        return image_features([(fingerprints[row.product.id], row.image_path) for row in batch], embedder, cache)
+
+    # Two batches at a time: one is decoded and resized (threads that share the GIL) while the
+    # other runs through the model, so the cores stay busy.
+    with tqdm(total=len(rows), unit=" photos", desc="Photos", disable=not show_progress) as progress, \
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="photos") as pool:
+        for batch, batch_found in zip(batches, pool.map(batch_features, batches), strict=True):
+            for row, features in zip(batch, batch_found, strict=True):
                 if isinstance(features, ImageError):
                     unreadable[row.product.id] = features
                 else:

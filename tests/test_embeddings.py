@@ -4,6 +4,7 @@ import csv
 import io
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -110,6 +111,20 @@ def test_the_onnx_text_model_is_exported_once_then_reused(embedder, monkeypatch,
     assert again.encode_texts(["loads the file exported before"]).shape == (1, 384)
     assert exported.stat().st_mtime_ns == modified
     assert not list(embedder.cache_dir.glob("*.partial"))
+
+
+def test_both_models_can_be_exported_at_once_from_two_threads(embedder, tmp_path):
+    """The loader exports the text model while the image model runs; two first loads at once
+    must each get their model (torch's exporter refuses to run twice at the same moment)."""
+    fresh = Embedder(embedder.text_model, embedder.image_model, tmp_path / "models")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        texts = pool.submit(fresh.embed_texts, ["navy blue shirt"])
+        images = pool.submit(fresh.embed_images, [SAMPLE_CATALOG / "images" / "70001.jpg"])
+        text_vector, image_vector = texts.result()[0], images.result()[0]
+    np.testing.assert_allclose(text_vector, embedder.embed_texts(["navy blue shirt"])[0], atol=1e-6)
+    np.testing.assert_allclose(image_vector, embedder.embed_images([SAMPLE_CATALOG / "images" / "70001.jpg"])[0],
+                               atol=1e-6)
+    assert not list((tmp_path / "models").glob("*.partial"))
 
 
 def test_the_built_in_models_embed_without_importing_pytorch(embedder):

@@ -97,6 +97,14 @@ def test_stored_vectors_are_the_models_vectors(loaded_sample, client, store, emb
     np.testing.assert_allclose(vectors[IMAGE_VECTOR], projected.embed_images([product.image_path])[0], atol=1e-5)
 
 
+def test_every_product_of_a_first_load_has_its_own_text_vector(loaded_sample, client, store, embedder):
+    """A first load embeds the texts in a thread beside the photos: each must land on its product."""
+    products = store.get_many([record["id"] for record in sample_records()])
+    stored = np.stack([live_vectors(client, product.id)[TEXT_VECTOR] for product in products])
+    expected = embedder.embed_texts([product.embedding_text() for product in products])
+    np.testing.assert_allclose(stored, expected, atol=1e-5)
+
+
 def test_a_rerun_over_an_unchanged_catalog_writes_nothing(fresh_redis, tmp_path):
     settings = settings_for(fresh_redis.url)
     catalog = copy_catalog(SAMPLE_CATALOG, tmp_path / "catalog", limit=20)
