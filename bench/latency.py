@@ -8,7 +8,8 @@ under --data-dir and reused. The app runs under gunicorn with its default worker
 Each kind of request is measured at three levels, one request at a time, same queries:
 
 - floor: the one RediSearch query alone through redis-py (FT.SEARCH with the vector already
-  known: KNN for searches, the filtered id query for browsing)
+  known: KNN for searches, the filtered id query for browsing; JSON.GET for one product by id,
+  the request that shows what HTTP and Flask cost the simplest answer)
 - finder: the whole search in this process (finder.search.Search, finder.text_search.TextSearch;
   embedding the query included)
 - app: the HTTP request to gunicorn (Flask, JSON, the same finder code)
@@ -50,6 +51,7 @@ from bench.common import (
 from bench.workload import sample_workload
 from finder.config import Settings
 from finder.embeddings import Embedder
+from finder.products import Product
 from finder.projection import ImageSpaces
 from finder.queries import Filters, browse_query, knn_query
 from finder.query_vectors import QueryVectorCache
@@ -62,6 +64,7 @@ from finder.text_search import TextSearch
 SIMILAR_KINDS = ("similar by text", "similar by image")
 UNSEEN_TEXT = "free-text search, unseen queries"
 CACHED_TEXT = "free-text search, query vectors cached"
+PRODUCT_BY_ID = "one product by id"
 BROWSE_PAGE_SIZE = 24  # the API's default per_page
 
 
@@ -168,6 +171,12 @@ def measure(app: AppServer, redis_url: str, data_dir: Path, queries: int, photo_
             "floor": lambda params: index.search(browse_query(0, BROWSE_PAGE_SIZE, browse[params])),
             "finder": lambda params: search.browse(0, BROWSE_PAGE_SIZE, browse[params]),
             "app": lambda params: http.request("GET", f"/api/products?{params}"),
+        }),
+        # No search at all: what HTTP, Flask and one round trip cost the simplest request.
+        PRODUCT_BY_ID: (workload.product_ids, {
+            "floor": lambda pid: client.execute_command("JSON.GET", Product.key_for(pid), "$"),
+            "finder": lambda pid: store.get(pid),
+            "app": lambda pid: http.request("GET", f"/api/products/{pid}"),
         }),
     }
     query_vectors.clear()
