@@ -132,32 +132,27 @@ class TextsAhead:
 
     def __init__(self, embedder: Embedder, products: Sequence[Product]):
         self._embedder = embedder
-        self._texts = list(dict.fromkeys(product.embedding_text() for product in products))
-        self._vectors: dict[str, np.ndarray] = {}
         self._stopping = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._embed, name="texts-ahead", daemon=True)
-        self._thread.start()
+        texts = list(dict.fromkeys(product.embedding_text() for product in products))
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texts-ahead")
+        self._vectors = pool.submit(self._embed, texts)  # an error is raised by vectors(), as without the thread
+        pool.shutdown(wait=False)  # its one thread ends when the work is done or stopped
 
     def stop(self) -> None:
-        """Embed no more (what is being embedded finishes)."""
+        """Embed no more (the batch being embedded finishes)."""
         self._stopping.set()
 
     def vectors(self) -> dict[str, np.ndarray]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._vectors
+        return self._vectors.result()
 
-    def _embed(self) -> None:
-        try:
-            for texts in _chunks(self._texts, BATCH_SIZE):
-                if self._stopping.is_set():
-                    return
-                for text, vector in zip(texts, self._embedder.embed_texts(texts), strict=True):
-                    self._vectors[self._embedder.text_fingerprint(text)] = vector
-        except Exception as error:  # raised where the vectors are wanted, as without the thread
-            self._error = error
+    def _embed(self, texts: list[str]) -> dict[str, np.ndarray]:
+        vectors = {}
+        for batch in _chunks(texts, BATCH_SIZE):
+            if self._stopping.is_set():
+                break
+            for text, vector in zip(batch, self._embedder.embed_texts(batch), strict=True):
+                vectors[self._embedder.text_fingerprint(text)] = vector
+        return vectors
 
 
 def _first_index(rows: list[CatalogRow], fingerprints: dict[str, str], spaces: ImageSpaces,
