@@ -34,7 +34,7 @@ from bench.common import (
     run_loader,
 )
 from finder.config import PROJECT_ROOT, Settings
-from finder.embeddings import Embedder
+from finder.embeddings import EfficientNetLite, Embedder
 from indexer.catalog import read_catalog
 from indexer.loader import BATCH_SIZE
 
@@ -43,7 +43,7 @@ import sys, time
 started = time.perf_counter()
 from pathlib import Path
 from finder.config import Settings
-from finder.embeddings import Embedder
+from finder.embeddings import EfficientNetLite, Embedder
 Embedder.from_settings(Settings(data_dir=Path(sys.argv[1]))).warm_up()
 print(time.perf_counter() - started)
 """
@@ -142,11 +142,13 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--limit", type=int, help="load only the first N rows")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    settings = Settings.from_env()
     context = {
         "machine": machine(),
         "catalog": f"{args.catalog.name}{f', first {args.limit} rows' if args.limit else ''}",
         "index": "the defaults: HNSW COSINE FLOAT32, M 16, EF_CONSTRUCTION 200; embedded Redis (append-only file on)",
-        "models": "all-MiniLM-L6-v2 int8 (text, 384-d) and EfficientNet-Lite0 (image, 1280-d), ONNX Runtime, CPU",
+        "models": f"text {settings.text_model}, image {settings.image_model} (computing in "
+                  f"{EfficientNetLite.precision_of(settings.image_model)}), CPU",
     }
     with measuring_quietly(context):
         figures = measure(args.catalog, args.limit)

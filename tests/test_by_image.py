@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from app import create_app
-from finder.embeddings import EfficientNetLiteOnnx, colour_histogram, square_thumbnail
+from finder.embeddings import EfficientNetLite, colour_histogram, square_thumbnail
 from finder.index import describe_index
 from finder.projection import (
     ACTIVE_KEY,
@@ -120,10 +120,10 @@ def test_the_colour_histogram_counts_the_product_not_the_white_background():
 def test_image_features_hold_the_models_own_vector_and_the_colours(embedder):
     photos = [flat((200, 20, 30)), flat((20, 40, 190))]
     features = embedder.image_features(photos)
-    assert features.shape == (2, EfficientNetLiteOnnx.feature_dim) == (2, 3520)
+    assert features.shape == (2, EfficientNetLite.feature_dim) == (2, 3520)
     np.testing.assert_array_equal(embedder.image_vectors(features), embedder.embed_images(photos))
     np.testing.assert_allclose(features[:, :1280], embedder.embed_images(photos), rtol=1e-3, atol=1e-6)  # float16
-    colours = features[:, -216:] / EfficientNetLiteOnnx.COLOUR_WEIGHT
+    colours = features[:, -216:] / EfficientNetLite.COLOUR_WEIGHT
     assert colours[0].argmax() == colour_bin((200, 20, 30)) and colours[1].argmax() == colour_bin((20, 40, 190))
 
 

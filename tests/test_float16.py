@@ -110,6 +110,13 @@ def answers(http, path: str, **request) -> list[tuple[str, float]]:
     return [(result["product"]["id"], result["distance"]) for result in response.json["results"]]
 
 
+def same_photo(found: list[tuple[str, float]]) -> set[str]:
+    """The products found at distance zero. Not only the same photo: on the 300-product sample the
+    By Image projection can put two products of one type and colour on one point (70042 and
+    70162, both navy blue shirts, tie), and either may come first."""
+    return {pid for pid, distance in found if distance < FLOAT32_TOLERANCE}
+
+
 def assert_alike(float16: list[tuple[str, float]], float32: list[tuple[str, float]]) -> None:
     """The FLOAT16 catalog's answer is the FLOAT32 one's, but for near ties changing places."""
     assert len(float16) == len(float32) > 0
@@ -134,7 +141,7 @@ def test_free_text_and_photo_search_answer_as_the_float32_catalog(http16, http):
     photo = (SAMPLE_CATALOG / "images" / "70042.jpg").read_bytes()
     found16, found32 = (answers(client, "/api/search/image?k=5", data={"image": (io.BytesIO(photo), "a.jpg")})
                         for client in (http16, http))
-    assert found16[0][0] == "70042" and found16[0][1] < FLOAT32_TOLERANCE
+    assert ("70042" in same_photo(found16)) and ("70042" in same_photo(found32))
     assert_alike(found16, found32)
 
 
@@ -149,7 +156,7 @@ def test_a_product_written_through_the_api_is_stored_as_float16_and_found(float1
     info = describe_index(client)
     assert stored_vector_sizes(client, "f16-scarf-1") == {info.sources[TEXT_VECTOR]: 384 * 2,
                                                           info.sources[IMAGE_VECTOR]: 192 * 2}
-    assert answers(http16, "/api/products/70042/similar?by=image&k=1")[0][0] == "f16-scarf-1"  # the same photo
+    assert "f16-scarf-1" in same_photo(answers(http16, "/api/products/70042/similar?by=image&k=3"))
 
 
 def test_the_index_keeps_its_datatype_until_a_reindex_converts_it(float16_catalog):
