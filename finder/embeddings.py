@@ -503,11 +503,11 @@ class Embedder:
         """Names what this image model's features are (model and feature recipe): the feature
         cache and every stored projection carry it, so features of one kind never meet another."""
         if self.image_model in BUILTIN_IMAGE_MODELS:
-            # What the features are, not how they were asked for: bfloat16 features only where
-            # the CPU computed them so.
+            # The bfloat16 and float models make features of one space (cosine >= 0.99 to each
+            # other), so a projection fitted on either serves both: switching between them (an
+            # upgrade to the bfloat16 default) re-embeds the photos but needs no re-fit.
             float_name = self.image_model.removesuffix(EfficientNetLite.BF16_SUFFIX)
-            precision = EfficientNetLite.precision_of(self.image_model)
-            return f"{float_name}-{EfficientNetLite.FEATURES_VERSION}" + ("-bf16" if precision == "bf16" else "")
+            return f"{float_name}-{EfficientNetLite.FEATURES_VERSION}"
         return self.image_model
 
     @property

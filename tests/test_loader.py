@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 
-from finder.config import PROJECT_ROOT
+from finder.config import BUILTIN_IMAGE_MODELS, PROJECT_ROOT
 from finder.index import describe_index
 from finder.products import Product
-from finder.projection import ACTIVE_KEY, PROJECTION_KEY_PREFIX, ImageSpaces
+from finder.projection import ACTIVE_KEY, NONE, PROJECTION_KEY_PREFIX, ImageSpaces
 from finder.redis_server import connect
 from finder.schema import IMAGE_VECTOR, TEXT_VECTOR
 from finder.store import ProductStore
@@ -200,6 +200,31 @@ def test_the_command_line_refuses_a_conflicting_index_unless_recreated(fresh_red
     assert "3 loaded" in recreated.stdout
     info = describe_index(connect(fresh_redis.url))
     assert (info.algorithm, info.metric, info.documents) == ("FLAT", "L2", 3)
+
+
+def test_a_catalog_loaded_with_the_float_image_model_loads_with_the_bf16_one(fresh_redis, tmp_path):
+    """An upgrade to the bfloat16 default: the next load embeds every photo again and keeps the
+    By Image projection (fitted on float features, which are of the same space)."""
+    catalog = copy_catalog(SAMPLE_CATALOG, tmp_path / "catalog")
+    env = {**os.environ, "REDIS_URL": fresh_redis.url, "DATA_DIR": str(tmp_path / "data")}
+    bf16_model, float_model = BUILTIN_IMAGE_MODELS
+
+    def load(image_model):
+        return subprocess.run([sys.executable, "-m", "indexer", "load", str(catalog), "--quiet"],
+                              env={**env, "IMAGE_MODEL": image_model}, cwd=PROJECT_ROOT, capture_output=True,
+                              text=True, timeout=300)
+
+    assert load(float_model).returncode == 0
+    client = connect(fresh_redis.url)
+    generation = describe_index(client).image_generation
+    product_id = sample_records()[0]["id"]
+    before = live_vectors(client, product_id)[IMAGE_VECTOR]
+    upgraded = load(bf16_model)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"{len(sample_records())} loaded" in upgraded.stdout
+    assert describe_index(client).image_generation == generation != NONE
+    after = live_vectors(client, product_id)[IMAGE_VECTOR]
+    assert after @ before > 0.99
 
 
 def test_the_command_line_rejects_bad_settings_with_a_message(tmp_path):
