@@ -43,7 +43,7 @@ import sys, time
 started = time.perf_counter()
 from pathlib import Path
 from finder.config import Settings
-from finder.embeddings import EfficientNetLite, Embedder
+from finder.embeddings import Embedder
 Embedder.from_settings(Settings(data_dir=Path(sys.argv[1]))).warm_up()
 print(time.perf_counter() - started)
 """

@@ -205,9 +205,8 @@ class EfficientNetLite:
         float_name = name.removesuffix(self.BF16_SUFFIX)
         onnx_path = cache_dir / f"{float_name}-{self.FEATURES_VERSION}.onnx"
         _export_once(onnx_path, lambda partial: _export_efficientnet_lite0(partial, self.TAPPED_BLOCKS, self.OUTPUTS))
-        self.precision = self.precision_of(name)
         self._model = _openvino_core().compile_model(str(onnx_path), "CPU", {
-            "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": self.precision})
+            "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": self.precision_of(name)})
 
     @classmethod
     def precision_of(cls, name: str) -> str:
