@@ -105,6 +105,12 @@ def test_every_product_of_a_first_load_has_its_own_text_vector(loaded_sample, cl
     np.testing.assert_allclose(stored, expected, atol=1e-5)
 
 
+def run_load(catalog, env: dict[str, str], *options: str) -> subprocess.CompletedProcess:
+    """`python -m indexer load CATALOG --quiet [options]` in a new process, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "indexer", "load", str(catalog), "--quiet", *options], env=env,
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+
+
 def test_a_rerun_over_an_unchanged_catalog_writes_nothing(fresh_redis, tmp_path):
     settings = settings_for(fresh_redis.url)
     catalog = copy_catalog(SAMPLE_CATALOG, tmp_path / "catalog", limit=20)
@@ -174,9 +180,8 @@ def test_the_command_line_loads_reports_and_is_idempotent(fresh_redis, tmp_path)
     catalog = copy_catalog(SAMPLE_CATALOG, tmp_path / "catalog", limit=8)
     (catalog / "images" / f"{sample_records()[0]['id']}.jpg").unlink()
     env = {**os.environ, "REDIS_URL": fresh_redis.url}
-    command = [sys.executable, "-m", "indexer", "load", str(catalog), "--quiet"]
-    first = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
-    second = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    first = run_load(catalog, env)
+    second = run_load(catalog, env)
     assert first.returncode == 0, first.stderr
     assert "8 rows: 7 loaded, 0 skipped (unchanged), 1 failed" in first.stdout
     assert f"skipped row 2 (id {sample_records()[0]['id']}): image not found" in first.stderr
@@ -186,16 +191,11 @@ def test_the_command_line_loads_reports_and_is_idempotent(fresh_redis, tmp_path)
 def test_the_command_line_refuses_a_conflicting_index_unless_recreated(fresh_redis, tmp_path):
     catalog = copy_catalog(SAMPLE_CATALOG, tmp_path / "catalog", limit=3)
     env = {**os.environ, "REDIS_URL": fresh_redis.url}
-    base = [sys.executable, "-m", "indexer", "load", str(catalog), "--quiet"]
-
-    def run(*extra):
-        return subprocess.run([*base, *extra], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
-
-    assert run("--algorithm", "HNSW").returncode == 0
-    conflict = run("--algorithm", "FLAT", "--metric", "L2")
+    assert run_load(catalog, env, "--algorithm", "HNSW").returncode == 0
+    conflict = run_load(catalog, env, "--algorithm", "FLAT", "--metric", "L2")
     assert conflict.returncode == 1
     assert "algorithm is HNSW, configured FLAT" in conflict.stderr and "--recreate" in conflict.stderr
-    recreated = run("--algorithm", "FLAT", "--metric", "L2", "--recreate")
+    recreated = run_load(catalog, env, "--algorithm", "FLAT", "--metric", "L2", "--recreate")
     assert recreated.returncode == 0, recreated.stderr
     assert "3 loaded" in recreated.stdout
     info = describe_index(connect(fresh_redis.url))
@@ -208,18 +208,12 @@ def test_a_catalog_loaded_with_the_float_image_model_loads_with_the_bf16_one(fre
     catalog = copy_catalog(SAMPLE_CATALOG, tmp_path / "catalog")
     env = {**os.environ, "REDIS_URL": fresh_redis.url, "DATA_DIR": str(tmp_path / "data")}
     bf16_model, float_model = BUILTIN_IMAGE_MODELS
-
-    def load(image_model):
-        return subprocess.run([sys.executable, "-m", "indexer", "load", str(catalog), "--quiet"],
-                              env={**env, "IMAGE_MODEL": image_model}, cwd=PROJECT_ROOT, capture_output=True,
-                              text=True, timeout=300)
-
-    assert load(float_model).returncode == 0
+    assert run_load(catalog, {**env, "IMAGE_MODEL": float_model}).returncode == 0
     client = connect(fresh_redis.url)
     generation = describe_index(client).image_generation
     product_id = sample_records()[0]["id"]
     before = live_vectors(client, product_id)[IMAGE_VECTOR]
-    upgraded = load(bf16_model)
+    upgraded = run_load(catalog, {**env, "IMAGE_MODEL": bf16_model})
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"{len(sample_records())} loaded" in upgraded.stdout
     assert describe_index(client).image_generation == generation != NONE
