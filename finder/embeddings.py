@@ -175,6 +175,10 @@ class SentenceTransformerModel:
         return self._model.encode(items, batch_size=BATCH_SIZE, convert_to_numpy=True, show_progress_bar=False)
 
 
+COLOUR_BINS = 6  # per channel: 216 joint RGB bins
+NEAR_WHITE = 240  # a pixel whose every channel is above this is background (photos are on white)
+
+
 class EfficientNetLite:
     """EfficientNet-Lite0, exported once to ONNX and run by OpenVINO. Its features
     (FEATURES_VERSION) are, from one forward pass, each L2-normalised: the last convolution
@@ -189,9 +193,9 @@ class EfficientNetLite:
     within 1% (docs/benchmarks.md, section 7). OpenVINO, not ONNX Runtime, because ONNX Runtime
     has no bfloat16 convolutions on CPU, and in float it is as fast."""
 
-    dim = 1280
     OUTPUT_DIMS = (1280, 1280, 40, 80, 112, 192, 320)  # of OUTPUTS, each unit length in the features
-    feature_dim = sum(OUTPUT_DIMS) + 216
+    dim = OUTPUT_DIMS[0]  # the mean-pooled output, the model's own vector
+    feature_dim = sum(OUTPUT_DIMS) + COLOUR_BINS**3
     # Names the recipe below: the ONNX file, the on-disk feature cache and stored projections
     # carry it, so a changed recipe never meets features or a projection of the old one.
     FEATURES_VERSION = "multiscale-rgb6-v1"
@@ -239,10 +243,6 @@ def _model_input(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     thumbnail = square_thumbnail(image)
     pixels = np.asarray(thumbnail, dtype=np.float32)
     return ((pixels - 127.0) / 128.0).transpose(2, 0, 1), colour_histogram(thumbnail)
-
-
-COLOUR_BINS = 6  # per channel: 216 joint RGB bins
-NEAR_WHITE = 240  # a pixel whose every channel is above this is background (photos are on white)
 
 
 def colour_histogram(thumbnail: Image.Image) -> np.ndarray:
